@@ -1,0 +1,68 @@
+/* The runtime's verbs: what `nook-runtime create/start/run/state/kill/delete/exec/list/ps` do.
+ * Each CLI verb calls exactly one of these. */
+#ifndef NOOK_RUNTIME_CONTAINER_H
+#define NOOK_RUNTIME_CONTAINER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/state.h"
+#include "util/error.h"
+
+struct nook_runtime_ctx
+{
+  const char *root;     /* state root directory */
+  bool systemd_cgroup;  /* accepted; cgroups are managed through cgroupfs */
+};
+
+struct nook_create_opts
+{
+  const char *id;
+  const char *bundle;         /* NULL: current directory */
+  const char *pid_file;
+  const char *console_socket;
+  int preserve_fds;
+  bool no_pivot;
+  bool no_new_keyring;
+  bool detach;                /* run -d */
+};
+
+struct nook_exec_opts
+{
+  const char *id;
+  const char *process_file;   /* -p process.json; NULL: from args and the container's process */
+  char **args;                /* NULL-terminated */
+  char **env;                 /* -e K=V (added / overriding) */
+  const char *cwd;
+  const char *user;           /* "UID[:GID]" */
+  char **caps;                /* --cap names added */
+  bool tty;
+  bool detach;
+  bool no_new_privs;
+  const char *pid_file;
+  const char *console_socket;
+  int preserve_fds;
+};
+
+int nook_container_create (const struct nook_runtime_ctx *ctx, const struct nook_create_opts *opts, nook_err *err);
+int nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_err *err);
+/* create + start; attached unless opts->detach.  *STATUS gets the process's shell-style status. */
+int nook_container_run (const struct nook_runtime_ctx *ctx, const struct nook_create_opts *opts, int *status,
+                        nook_err *err);
+int nook_container_state (const struct nook_runtime_ctx *ctx, const char *id, json_t **out, nook_err *err);
+int nook_container_kill (const struct nook_runtime_ctx *ctx, const char *id, int sig, bool all, nook_err *err);
+int nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool force, nook_err *err);
+/* Every container's state, sorted by id. */
+int nook_container_list (const struct nook_runtime_ctx *ctx, struct nook_state ***out, size_t *n, nook_err *err);
+/* PIDs of the container's processes (host pid namespace). */
+int nook_container_pids (const struct nook_runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+                         nook_err *err);
+int nook_container_exec (const struct nook_runtime_ctx *ctx, const struct nook_exec_opts *opts, int *status,
+                         nook_err *err);
+
+/* Internal to lib/runtime: shared by create, exec and the ops. */
+struct nook_launch;
+int nook_pidfd_for (const struct nook_state *st, nook_err *err);
+
+#endif

@@ -1,0 +1,409 @@
+/* exec: a new process inside a running container, in all of its namespaces (user first), its root,
+ * its cgroup, with its own caps, no_new_privs, seccomp, cwd, env, user and rlimits. */
+#include "runtime/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/security.h"
+#include "runtime/spec.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+#include "runtime/userns.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/proc.h"
+#include "util/strutil.h"
+#include "util/syscalls.h"
+
+struct entry
+{
+  const struct nook_exec_opts *opts;
+  struct nook_state *st;
+  struct nook_spec *spec;        /* the container's config.json */
+  struct nook_process *proc;     /* what to run (owned: from -p, or the spec's, adjusted) */
+  struct nook_seccomp_prog prog;
+  bool has_prog;
+  int ns_fds[NOOK_NS_COUNT];
+  int sync_parent, sync_child;
+};
+
+static int
+load_process_file (const char *path, struct nook_process **out, nook_err *err)
+{
+  json_error_t jerr;
+  json_t *o = json_load_file (path, JSON_REJECT_DUPLICATES, &jerr);
+  int ret;
+
+  if (o == NULL)
+    return nook_error_input (err, "process file `%s`: %s (line %d)", path, jerr.text, jerr.line);
+  ret = nook_process_parse (o, path, out, err);
+  json_decref (o);
+  return ret;
+}
+
+static void
+env_set (char ***env, const char *kv)
+{
+  size_t klen = strcspn (kv, "=");
+  size_t n = strv_len (*env);
+
+  for (size_t i = 0; i < n; i++)
+    if (strncmp ((*env)[i], kv, klen) == 0 && (*env)[i][klen] == '=')
+      {
+        free ((*env)[i]);
+        (*env)[i] = xstrdup (kv);
+        return;
+      }
+  *env = xrealloc (*env, (n + 2) * sizeof (char *));
+  (*env)[n] = xstrdup (kv);
+  (*env)[n + 1] = NULL;
+}
+
+static int
+apply_user (struct nook_process *p, const char *user, nook_err *err)
+{
+  uint64_t uid, gid;
+  cleanup_free char *copy = xstrdup (user);
+  char *colon = strchr (copy, ':');
+
+  if (colon)
+    *colon = '\0';
+  if (!str_to_u64 (copy, INT32_MAX, &uid) || (colon && !str_to_u64 (colon + 1, INT32_MAX, &gid)))
+    return nook_error_input (err, "--user `%s`: expected UID[:GID]", user);
+  p->user.uid = (uint32_t) uid;
+  if (colon)
+    p->user.gid = (uint32_t) gid;
+  return 0;
+}
+
+/* The spec's process with exec's flags on top. */
+static int
+adjust_process (struct entry *e, nook_err *err)
+{
+  const struct nook_exec_opts *o = e->opts;
+  struct nook_process *p = e->proc;
+
+  if (o->args && o->args[0])
+    {
+      strv_free (p->args);
+      p->args = strv_dup (o->args);
+    }
+  for (size_t i = 0; o->env && o->env[i]; i++)
+    {
+      if (strchr (o->env[i], '=') == NULL)
+        return nook_error_input (err, "--env `%s`: expected KEY=VALUE", o->env[i]);
+      env_set (&p->env, o->env[i]);
+    }
+  if (o->cwd)
+    {
+      free (p->cwd);
+      p->cwd = xstrdup (o->cwd);
+    }
+  if (o->user && apply_user (p, o->user, err) < 0)
+    return -1;
+  for (size_t i = 0; o->caps && o->caps[i]; i++)
+    {
+      int cap = nook_cap_from_name (o->caps[i]);
+      if (cap < 0)
+        return nook_error_input (err, "--cap `%s`: unknown capability", o->caps[i]);
+      p->caps.bounding |= 1ULL << cap;
+      p->caps.effective |= 1ULL << cap;
+      p->caps.permitted |= 1ULL << cap;
+      p->has_caps = true;
+    }
+  if (o->no_new_privs)
+    p->no_new_privileges = true;
+  p->terminal = o->tty;
+  return 0;
+}
+
+static int
+build_process (struct entry *e, int statefd, nook_err *err)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+
+  if (nook_read_file_at (statefd, "config.json", &text, &len, 4 << 20, err) < 0
+      || nook_spec_parse (text, len, "config.json", &e->spec, err) < 0)
+    return nook_error_prefix (err, "container `%s`", e->st->id);
+  if (e->opts->process_file)
+    return load_process_file (e->opts->process_file, &e->proc, err);
+  if (e->spec->process == NULL)
+    return nook_error_input (err, "container `%s` has no process to start from: use -p", e->st->id);
+  e->proc = e->spec->process;
+  e->spec->process = NULL;
+  if (e->opts->args == NULL || e->opts->args[0] == NULL)
+    return nook_error_input (err, "exec: no command given");
+  return adjust_process (e, err);
+}
+
+static int
+open_namespaces (struct entry *e, nook_err *err)
+{
+  for (int t = 0; t < NOOK_NS_COUNT; t++)
+    {
+      char path[64];
+      e->ns_fds[t] = -1;
+      if (!e->spec->namespaces[t].enabled)
+        continue;
+      snprintf (path, sizeof (path), "/proc/%d/ns/%s", (int) e->st->pid, nook_ns_proc_name (t));
+      e->ns_fds[t] = open (path, O_RDONLY | O_CLOEXEC);
+      if (e->ns_fds[t] < 0)
+        return nook_error (err, errno, "open `%s`", path);
+    }
+  return 0;
+}
+
+/* User namespace first (it grants the rights for the rest), the mount namespace last. */
+static const int join_order[] = { NOOK_NS_USER, NOOK_NS_IPC,    NOOK_NS_UTS,  NOOK_NS_NET,
+                                  NOOK_NS_PID,  NOOK_NS_CGROUP, NOOK_NS_TIME, NOOK_NS_MOUNT };
+
+static int
+join_all (struct entry *e, nook_err *err)
+{
+  for (size_t i = 0; i < sizeof (join_order) / sizeof (join_order[0]); i++)
+    {
+      int t = join_order[i];
+      if (e->ns_fds[t] < 0)
+        continue;
+      if (nook_ns_join (e->ns_fds[t], t, err) < 0)
+        return -1;
+      if (t == NOOK_NS_USER)
+        {
+          if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
+            return nook_error (err, errno, "setresgid 0");
+          if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
+            return nook_error (err, errno, "setresuid 0");
+        }
+    }
+  return 0;
+}
+
+static int
+child_setup (struct entry *e, nook_err *err)
+{
+  struct nook_sync_msg msg;
+
+  if (nook_sync_expect (e->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
+    return -1;
+  if (chdir ("/") < 0)
+    return nook_error (err, errno, "chdir /");
+  if (e->proc->terminal)
+    {
+      int master = nook_terminal_setup_child (e->proc->console_height, e->proc->console_width, err);
+      if (master < 0)
+        return -1;
+      if (nook_sync_send (e->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (e->sync_child, master, "pty", err) < 0)
+        return -1;
+      close (master);
+    }
+  for (int fd = 3; fd < 3 + e->opts->preserve_fds; fd++)
+    fcntl (fd, F_SETFD, 0);
+  if (nook_process_finalize (e->proc, e->has_prog ? &e->prog : NULL, e->opts->preserve_fds, e->st->setgroups_allowed,
+                             err)
+      < 0)
+    return -1;
+  return nook_process_exec (e->proc, err);
+}
+
+__attribute__ ((noreturn)) static void
+child (struct entry *e)
+{
+  nook_err err = { 0 };
+  pid_t pid;
+
+  close (e->sync_parent);
+  if (join_all (e, &err) < 0 || prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    goto fail;
+  pid = sys_clone_parent ();
+  if (pid < 0)
+    {
+      nook_error (&err, errno, "clone");
+      goto fail;
+    }
+  if (pid == 0)
+    {
+      child_setup (e, &err);
+      nook_sync_send_error (e->sync_child, &err);
+      _exit (err.status ? err.status : NOOK_EXIT_ERROR);
+    }
+  if (nook_sync_send (e->sync_child, NOOK_SYNC_PID, pid, &err) < 0)
+    goto fail;
+  _exit (0);
+fail:
+  nook_sync_send_error (e->sync_child, &err);
+  _exit (NOOK_EXIT_ERROR);
+}
+
+static void
+entry_free (struct entry *e)
+{
+  for (int t = 0; t < NOOK_NS_COUNT; t++)
+    if (e->ns_fds[t] >= 0)
+      close (e->ns_fds[t]);
+  if (e->sync_parent >= 0)
+    close (e->sync_parent);
+  if (e->sync_child >= 0)
+    close (e->sync_child);
+  if (e->has_prog)
+    nook_seccomp_prog_free (&e->prog);
+  nook_process_free (e->proc);
+  nook_spec_free (e->spec);
+  nook_state_free (e->st);
+}
+
+static int
+prepare (struct entry *e, const struct nook_runtime_ctx *ctx, nook_err *err)
+{
+  cleanup_close int rootfd = -1, statefd = -1;
+  int sv[2];
+
+  rootfd = nook_root_open (ctx->root, err);
+  if (rootfd < 0 || (statefd = nook_state_dir_open (rootfd, e->opts->id, false, err)) < 0)
+    return -1;
+  if (nook_state_load (statefd, e->opts->id, &e->st, err) < 0)
+    return -1;
+  if (e->st->status != NOOK_STATUS_RUNNING && e->st->status != NOOK_STATUS_CREATED)
+    return nook_error_input (err, "cannot exec in container `%s`: it is %s", e->opts->id,
+                             nook_status_name (e->st->status));
+  if (build_process (e, statefd, err) < 0)
+    return -1;
+  if (e->proc->terminal && e->opts->console_socket == NULL && e->opts->detach)
+    return nook_error_input (err, "exec -t -d needs --console-socket");
+  if (e->spec->seccomp)
+    {
+      if (nook_seccomp_compile (e->spec->seccomp, &e->prog, err) < 0)
+        return nook_error_prefix (err, "linux.seccomp");
+      e->has_prog = true;
+    }
+  if (open_namespaces (e, err) < 0)
+    return -1;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return nook_error (err, errno, "socketpair");
+  e->sync_parent = sv[0];
+  e->sync_child = sv[1];
+  return 0;
+}
+
+static int
+place_in_cgroup (struct entry *e, pid_t pid, nook_err *err)
+{
+  struct nook_cgroup *cg = NULL;
+  int ret = 0;
+
+  if (e->st->cgroup && nook_cgroup_from_json (e->st->cgroup, &cg, err) == 0)
+    ret = nook_cgroup_enter (cg, pid, err);
+  nook_cgroup_free (cg);
+  return ret;
+}
+
+/* From the first child's exit to "exec'd". */
+static int
+converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
+{
+  struct nook_sync_msg msg;
+  nook_err e2 = { 0 };
+
+  if (nook_sync_expect (e->sync_parent, NOOK_SYNC_PID, &msg, err) < 0)
+    return -1;
+  *proc = msg.value;
+  waitpid (first, NULL, 0);
+  if (place_in_cgroup (e, *proc, err) < 0 || nook_sync_send (e->sync_parent, NOOK_SYNC_CGROUP_DONE, 0, err) < 0)
+    return -1;
+  for (;;)
+    {
+      if (nook_sync_recv (e->sync_parent, &msg, &e2) < 0)
+        {
+          if (e2.code == EPIPE)
+            return 0;
+          *err = e2;
+          return -1;
+        }
+      if (msg.type != NOOK_SYNC_TTY)
+        return nook_error_input (err, "sync: unexpected record %d", msg.type);
+      *master = nook_recv_fd (e->sync_parent, err);
+      if (*master < 0)
+        return -1;
+    }
+}
+
+static int
+finish (struct entry *e, pid_t proc, int master, int *status, nook_err *err)
+{
+  const struct nook_exec_opts *o = e->opts;
+  cleanup_close int pidfd = -1;
+
+  if (o->pid_file && nook_pid_file_write (o->pid_file, proc, err) < 0)
+    return -1;
+  if (master >= 0 && o->console_socket)
+    {
+      int r = nook_console_socket_send (o->console_socket, master, err);
+      close (master);
+      master = -1;
+      if (r < 0)
+        return -1;
+    }
+  if (o->detach)
+    {
+      if (master >= 0)
+        close (master);
+      *status = 0;
+      return 0;
+    }
+  pidfd = sys_pidfd_open (proc, 0);
+  *status = nook_attach_wait (proc, pidfd, master, err);
+  if (master >= 0)
+    close (master);
+  return *status < 0 ? -1 : 0;
+}
+
+int
+nook_container_exec (const struct nook_runtime_ctx *ctx, const struct nook_exec_opts *opts, int *status,
+                     nook_err *err)
+{
+  struct entry e = { .opts = opts, .sync_parent = -1, .sync_child = -1 };
+  pid_t first, proc = 0;
+  int master = -1, ret = -1;
+
+  for (int t = 0; t < NOOK_NS_COUNT; t++)
+    e.ns_fds[t] = -1;
+  if (prepare (&e, ctx, err) < 0)
+    goto out;
+  first = fork ();
+  if (first < 0)
+    {
+      nook_error (err, errno, "fork");
+      goto out;
+    }
+  if (first == 0)
+    child (&e);
+  close (e.sync_child);
+  e.sync_child = -1;
+  if (converse (&e, first, &proc, &master, err) < 0)
+    {
+      if (proc > 0)
+        {
+          int st = nook_wait_status (proc, &(nook_err){ 0 });
+          if (err->status == NOOK_EXIT_ERROR && (st == 126 || st == 127))
+            err->status = st;
+        }
+      else
+        waitpid (first, NULL, 0);
+      goto out;
+    }
+  ret = finish (&e, proc, master, status, err);
+out:
+  entry_free (&e);
+  return ret;
+}

@@ -1,0 +1,236 @@
+/* The container's side of create: stage 1 (namespaces) and stage 2 (the init: rootfs, terminal, wait for
+ * start, finalize, execve).  Every failure is sent to the runtime as an ERROR record, then we exit. */
+#include "runtime/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/rootfs.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+#include "util/syscalls.h"
+
+static int
+enter_user_ns (struct nook_launch *l, nook_err *err)
+{
+  struct nook_sync_msg msg;
+
+  if (!l->spec->namespaces[NOOK_NS_USER].enabled)
+    return 0;
+  if (l->ns_fds[NOOK_NS_USER] >= 0)
+    {
+      if (nook_ns_join (l->ns_fds[NOOK_NS_USER], NOOK_NS_USER, err) < 0)
+        return -1;
+    }
+  else
+    {
+      if (unshare (CLONE_NEWUSER) < 0)
+        return nook_error (err, errno, "unshare user namespace");
+      if (nook_sync_send (l->sync_child, NOOK_SYNC_MAP_REQUEST, 0, err) < 0
+          || nook_sync_expect (l->sync_child, NOOK_SYNC_MAPPED, &msg, err) < 0)
+        return -1;
+    }
+  /* Become the namespace's root where 0 is mapped (keeps every capability in the namespace). */
+  if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
+    return nook_error (err, errno, "setresgid 0");
+  if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
+    return nook_error (err, errno, "setresuid 0");
+  return 0;
+}
+
+/* Join namespaces given by path and create the new ones; cgroup waits for stage 2 (after placement). */
+static int
+enter_other_ns (struct nook_launch *l, nook_err *err)
+{
+  int flags = 0;
+
+  for (int t = NOOK_NS_USER + 1; t < NOOK_NS_COUNT; t++)
+    {
+      if (t == NOOK_NS_CGROUP || !l->spec->namespaces[t].enabled)
+        continue;
+      if (l->ns_fds[t] >= 0)
+        {
+          if (nook_ns_join (l->ns_fds[t], t, err) < 0)
+            return -1;
+        }
+      else
+        flags |= nook_ns_clone_flag (t);
+    }
+  if (flags && unshare (flags) < 0)
+    return nook_error (err, errno, "unshare namespaces (flags 0x%x)", flags);
+  return 0;
+}
+
+static int
+enter_cgroup_ns (struct nook_launch *l, nook_err *err)
+{
+  if (!l->spec->namespaces[NOOK_NS_CGROUP].enabled)
+    return 0;
+  if (l->ns_fds[NOOK_NS_CGROUP] >= 0)
+    return nook_ns_join (l->ns_fds[NOOK_NS_CGROUP], NOOK_NS_CGROUP, err);
+  if (unshare (CLONE_NEWCGROUP) < 0)
+    return nook_error (err, errno, "unshare cgroup namespace");
+  return 0;
+}
+
+static int
+setup_tty (struct nook_launch *l, nook_err *err)
+{
+  const struct nook_process *p = l->spec->process;
+  int master;
+
+  if (p == NULL || !p->terminal)
+    return 0;
+  master = nook_terminal_setup_child (p->console_height, p->console_width, err);
+  if (master < 0)
+    return -1;
+  if (nook_sync_send (l->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (l->sync_child, master, "pty", err) < 0)
+    {
+      close (master);
+      return -1;
+    }
+  close (master);
+  return 0;
+}
+
+int
+nook_init_wait_start (int sync_fd, int listen_fd, nook_err *err)
+{
+  struct pollfd fds[2] = { { .fd = sync_fd, .events = POLLIN }, { .fd = listen_fd, .events = POLLIN } };
+  struct nook_sync_msg msg;
+
+  for (;;)
+    {
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return nook_error (err, errno, "poll");
+        }
+      if (fds[0].revents)
+        {
+          if (nook_sync_recv (sync_fd, &msg, err) == 0 && msg.type == NOOK_SYNC_START)
+            return sync_fd;
+          fds[0].fd = -1; /* the runtime that created us is gone: wait for `start` */
+        }
+      if (fds[1].revents)
+        {
+          int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+          if (conn < 0)
+            continue;
+          if (nook_sync_recv (conn, &msg, err) == 0 && msg.type == NOOK_SYNC_START)
+            return conn;
+          close (conn);
+        }
+    }
+}
+
+/* Preserved fds (3 .. 3+N-1) reach the process; whatever else is open is close-on-exec. */
+static void
+keep_preserved_fds (int n)
+{
+  for (int fd = 3; fd < 3 + n; fd++)
+    fcntl (fd, F_SETFD, 0);
+}
+
+static int
+stage2_setup (struct nook_launch *l, nook_err *err)
+{
+  const struct nook_spec *spec = l->spec;
+  struct nook_sync_msg msg;
+  struct nook_rootfs_ctx rctx = {
+    .spec = spec,
+    .rootfs = l->rootfs,
+    .bundle = l->bundle,
+    .userns = spec->namespaces[NOOK_NS_USER].enabled,
+    .new_netns = spec->namespaces[NOOK_NS_NET].enabled,
+    .new_cgroupns = spec->namespaces[NOOK_NS_CGROUP].enabled,
+    .no_pivot = l->opts->no_pivot,
+  };
+
+  if (nook_sync_expect (l->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
+    return -1;
+  if (enter_cgroup_ns (l, err) < 0)
+    return -1;
+  if (nook_linux_setup (spec, spec->namespaces[NOOK_NS_UTS].enabled, spec->namespaces[NOOK_NS_NET].enabled,
+                        spec->namespaces[NOOK_NS_IPC].enabled, err)
+      < 0)
+    return -1;
+  if (nook_rootfs_setup (&rctx, err) < 0)
+    return -1;
+  if (setup_tty (l, err) < 0)
+    return -1;
+  return nook_sync_send (l->sync_child, NOOK_SYNC_CREATED, 0, err);
+}
+
+__attribute__ ((noreturn)) static void
+stage2 (struct nook_launch *l)
+{
+  nook_err err = { 0 };
+  int reply;
+
+  if (stage2_setup (l, &err) < 0)
+    {
+      nook_sync_send_error (l->sync_child, &err);
+      _exit (NOOK_EXIT_ERROR);
+    }
+  reply = nook_init_wait_start (l->sync_child, l->listen_fd, &err);
+  if (reply < 0)
+    _exit (NOOK_EXIT_ERROR);
+  keep_preserved_fds (l->opts->preserve_fds);
+  if (nook_process_finalize (l->spec->process, l->has_prog ? &l->prog : NULL, l->opts->preserve_fds,
+                             l->setgroups_allowed, &err)
+          < 0
+      || nook_process_exec (l->spec->process, &err) < 0)
+    {
+      nook_sync_send_error (reply, &err);
+      _exit (err.status ? err.status : NOOK_EXIT_ERROR);
+    }
+  _exit (NOOK_EXIT_ERROR);
+}
+
+static int
+stage1_run (struct nook_launch *l, nook_err *err)
+{
+  pid_t pid;
+
+  if (l->spec->process && nook_process_prepare (l->spec->process, err) < 0)
+    return -1;
+  if (enter_user_ns (l, err) < 0)
+    return -1;
+  /* From here on /proc/PID of our processes is not accessible to the container (until execve). */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return nook_error (err, errno, "prctl PR_SET_DUMPABLE");
+  if (enter_other_ns (l, err) < 0)
+    return -1;
+  pid = sys_clone_parent ();
+  if (pid < 0)
+    return nook_error (err, errno, "clone container init");
+  if (pid == 0)
+    stage2 (l);
+  return nook_sync_send (l->sync_child, NOOK_SYNC_PID, pid, err);
+}
+
+void
+nook_init_stage1 (struct nook_launch *l)
+{
+  nook_err err = { 0 };
+
+  close (l->sync_parent);
+  for (size_t i = 0; i < sizeof (l->runtime_fds) / sizeof (l->runtime_fds[0]); i++)
+    if (l->runtime_fds[i] >= 0)
+      close (l->runtime_fds[i]);
+  if (stage1_run (l, &err) < 0)
+    {
+      nook_sync_send_error (l->sync_child, &err);
+      _exit (NOOK_EXIT_ERROR);
+    }
+  _exit (0);
+}

@@ -1,0 +1,290 @@
+/* linux.seccomp: compiled with libseccomp into a BPF program in the runtime, installed in the container's
+ * init with seccomp(2).  The rules follow runc's reading of the OCI spec. */
+#include <ctype.h>
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "runtime/security.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strutil.h"
+#include "util/syscalls.h"
+
+#ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#define NOOK_BPF_MAX_BYTES (BPF_MAXINSNS * sizeof (struct sock_filter))
+
+static void
+nook_seccomp_ctxp (scmp_filter_ctx *ctx)
+{
+  if (*ctx != NULL)
+    seccomp_release (*ctx);
+}
+#define cleanup_seccomp _cleanup_ (nook_seccomp_ctxp)
+
+/* Map an OCI action name to a libseccomp action.  ERRNO and TRACE take ERRNO_RET (EPERM when absent). */
+static int
+action_from_name (const char *name, bool has_ret, uint32_t ret, uint32_t *out, nook_err *err)
+{
+  uint32_t value = has_ret ? ret : EPERM;
+  bool takes_ret = false;
+
+  if (name == NULL)
+    return nook_error_input (err, "missing action");
+  if (strcmp (name, "SCMP_ACT_KILL") == 0 || strcmp (name, "SCMP_ACT_KILL_THREAD") == 0)
+    *out = SCMP_ACT_KILL_THREAD;
+  else if (strcmp (name, "SCMP_ACT_KILL_PROCESS") == 0)
+    *out = SCMP_ACT_KILL_PROCESS;
+  else if (strcmp (name, "SCMP_ACT_TRAP") == 0)
+    *out = SCMP_ACT_TRAP;
+  else if ((takes_ret = strcmp (name, "SCMP_ACT_ERRNO") == 0))
+    *out = SCMP_ACT_ERRNO (value);
+  else if ((takes_ret = strcmp (name, "SCMP_ACT_TRACE") == 0))
+    *out = SCMP_ACT_TRACE (value);
+  else if (strcmp (name, "SCMP_ACT_ALLOW") == 0)
+    *out = SCMP_ACT_ALLOW;
+  else if (strcmp (name, "SCMP_ACT_LOG") == 0)
+    *out = SCMP_ACT_LOG;
+  else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
+    return nook_error_input (err, "action `%s` is not supported", name);
+  else
+    return nook_error_input (err, "unknown action `%s`", name);
+  if (takes_ret && value > 0xffff)
+    return nook_error_input (err, "errnoRet %u of action `%s` is out of range", value, name);
+  return 0;
+}
+
+static int
+op_from_name (const char *name, enum scmp_compare *out, nook_err *err)
+{
+  static const struct
+  {
+    const char *name;
+    enum scmp_compare op;
+  } ops[] = {
+    { "SCMP_CMP_NE", SCMP_CMP_NE },   { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
+    { "SCMP_CMP_EQ", SCMP_CMP_EQ },   { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+    { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+  };
+
+  for (size_t i = 0; name != NULL && i < sizeof (ops) / sizeof (ops[0]); i++)
+    if (strcmp (name, ops[i].name) == 0)
+      {
+        *out = ops[i].op;
+        return 0;
+      }
+  return nook_error_input (err, "unknown operator `%s`", name ? name : "(null)");
+}
+
+/* "SCMP_ARCH_X86_64" -> SCMP_ARCH_X86_64 via libseccomp's own names ("x86_64"). */
+static int
+arch_from_name (const char *name, uint32_t *out, nook_err *err)
+{
+  char lower[64];
+  const char *s = name;
+  size_t i;
+
+  if (strncmp (s, "SCMP_ARCH_", 10) == 0)
+    s += 10;
+  for (i = 0; s[i] != '\0' && i < sizeof (lower) - 1; i++)
+    lower[i] = (char) tolower ((unsigned char) s[i]);
+  lower[i] = '\0';
+  *out = s[i] == '\0' && i > 0 ? seccomp_arch_resolve_name (lower) : 0;
+  if (*out == 0)
+    return nook_error_input (err, "unknown architecture `%s`", name);
+  return 0;
+}
+
+static int
+flag_from_name (const char *name, unsigned int *flags, nook_err *err)
+{
+  if (strcmp (name, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_TSYNC;
+  else if (strcmp (name, "SECCOMP_FILTER_FLAG_LOG") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_LOG;
+  else if (strcmp (name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+    *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  else if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+    ; /* only meaningful with a notify listener, which nook does not support: the kernel rejects it alone */
+  else
+    return nook_error_input (err, "unknown flag `%s`", name);
+  return 0;
+}
+
+static int
+add_arches (scmp_filter_ctx ctx, char **arches, nook_err *err)
+{
+  for (size_t i = 0; arches != NULL && arches[i] != NULL; i++)
+    {
+      uint32_t arch;
+      int rc;
+
+      if (arch_from_name (arches[i], &arch, err) < 0)
+        return -1;
+      rc = seccomp_arch_add (ctx, arch);
+      if (rc < 0 && rc != -EEXIST)
+        return nook_error (err, -rc, "seccomp_arch_add `%s`", arches[i]);
+    }
+  return 0;
+}
+
+static int
+build_conds (const struct nook_seccomp_rule *r, struct scmp_arg_cmp *conds, bool *same_index, nook_err *err)
+{
+  *same_index = false;
+  for (size_t i = 0; i < r->n_args; i++)
+    {
+      const struct nook_seccomp_arg *a = &r->args[i];
+      enum scmp_compare op = SCMP_CMP_EQ;
+
+      if (op_from_name (a->op, &op, err) < 0)
+        return -1;
+      if (a->index > 5)
+        return nook_error_input (err, "argument index %u is out of range (0-5)", a->index);
+      conds[i] = (struct scmp_arg_cmp){ .arg = a->index, .op = op, .datum_a = a->value, .datum_b = a->value_two };
+      for (size_t j = 0; j < i; j++)
+        if (r->args[j].index == a->index)
+          *same_index = true;
+    }
+  return 0;
+}
+
+/* One syscall of a rule.  Conditions on distinct arguments form one rule (all must match); when two
+ * conditions test the same argument, libseccomp cannot AND them, so each becomes its own rule (runc). */
+static int
+add_syscall (scmp_filter_ctx ctx, const char *name, uint32_t action, const struct nook_seccomp_rule *r,
+             const struct scmp_arg_cmp *conds, bool same_index, nook_err *err)
+{
+  int nr = seccomp_syscall_resolve_name (name);
+  int rc = 0;
+
+  if (nr == __NR_SCMP_ERROR)
+    return 0; /* not a syscall of this libseccomp/kernel: profiles list syscalls of many */
+  if (!same_index)
+    rc = seccomp_rule_add_array (ctx, action, nr, (unsigned int) r->n_args, conds);
+  else
+    for (size_t i = 0; i < r->n_args && rc >= 0; i++)
+      rc = seccomp_rule_add_array (ctx, action, nr, 1, &conds[i]);
+  if (rc < 0)
+    return nook_error (err, -rc, "seccomp_rule_add `%s`", name);
+  return 0;
+}
+
+static int
+add_rule (scmp_filter_ctx ctx, const struct nook_seccomp_rule *r, uint32_t default_action, nook_err *err)
+{
+  cleanup_free struct scmp_arg_cmp *conds = NULL;
+  uint32_t action;
+  bool same_index;
+
+  if (action_from_name (r->action, r->has_errno_ret, r->errno_ret, &action, err) < 0)
+    return -1;
+  conds = xcalloc (r->n_args ? r->n_args : 1, sizeof (*conds));
+  if (build_conds (r, conds, &same_index, err) < 0)
+    return -1;
+  if (action == default_action)
+    return 0; /* libseccomp rejects a rule that repeats the default action; it changes nothing anyway */
+  for (size_t i = 0; r->names != NULL && r->names[i] != NULL; i++)
+    if (add_syscall (ctx, r->names[i], action, r, conds, same_index, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* seccomp_export_bpf writes to an fd: use a memfd and read the program back. */
+static int
+export_bpf (scmp_filter_ctx ctx, struct nook_seccomp_prog *out, nook_err *err)
+{
+  cleanup_close int fd = memfd_create ("nook-seccomp", MFD_CLOEXEC);
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  int rc;
+
+  if (fd < 0)
+    return nook_error (err, errno, "memfd_create");
+  rc = seccomp_export_bpf (ctx, fd);
+  if (rc < 0)
+    return nook_error (err, -rc, "seccomp_export_bpf");
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return nook_error (err, errno, "lseek seccomp program");
+  if (nook_read_fd (fd, &data, &len, 2 * NOOK_BPF_MAX_BYTES, err) < 0)
+    return nook_error_prefix (err, "seccomp program");
+  if (len > NOOK_BPF_MAX_BYTES)
+    return nook_error (err, E2BIG, "seccomp program of %zu instructions (the kernel takes %d)",
+                       len / sizeof (struct sock_filter), BPF_MAXINSNS);
+  if (len == 0 || len % sizeof (struct sock_filter) != 0)
+    return nook_error (err, EINVAL, "seccomp program has an invalid size %zu", len);
+  out->filter = (struct sock_filter *) steal_pointer (&data);
+  out->len = (unsigned short) (len / sizeof (struct sock_filter));
+  return 0;
+}
+
+static int
+compile_ctx (const struct nook_seccomp *s, scmp_filter_ctx ctx, uint32_t default_action, nook_err *err)
+{
+  int rc = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+
+  if (rc < 0)
+    return nook_error (err, -rc, "seccomp_attr_set SCMP_FLTATR_CTL_NNP");
+  if (add_arches (ctx, s->architectures, err) < 0)
+    return nook_error_prefix (err, "architectures");
+  for (size_t i = 0; i < s->n_rules; i++)
+    if (add_rule (ctx, &s->rules[i], default_action, err) < 0)
+      return nook_error_prefix (err, "syscalls[%zu]", i);
+  return 0;
+}
+
+int
+nook_seccomp_compile (const struct nook_seccomp *s, struct nook_seccomp_prog *out, nook_err *err)
+{
+  cleanup_seccomp scmp_filter_ctx ctx = NULL;
+  uint32_t default_action;
+  unsigned int flags = 0;
+
+  *out = (struct nook_seccomp_prog){ 0 };
+  if (action_from_name (s->default_action, s->has_default_errno_ret, s->default_errno_ret, &default_action, err)
+      < 0)
+    return nook_error_prefix (err, "defaultAction");
+  for (size_t i = 0; s->flags != NULL && s->flags[i] != NULL; i++)
+    if (flag_from_name (s->flags[i], &flags, err) < 0)
+      return nook_error_prefix (err, "flags");
+  ctx = seccomp_init (default_action);
+  if (ctx == NULL)
+    return nook_error (err, EINVAL, "seccomp_init");
+  if (compile_ctx (s, ctx, default_action, err) < 0)
+    return -1;
+  if (export_bpf (ctx, out, err) < 0)
+    return -1;
+  out->flags = flags;
+  return 0;
+}
+
+void
+nook_seccomp_prog_free (struct nook_seccomp_prog *p)
+{
+  if (p == NULL)
+    return;
+  free (p->filter);
+  *p = (struct nook_seccomp_prog){ 0 };
+}
+
+int
+nook_seccomp_load (const struct nook_seccomp_prog *p, nook_err *err)
+{
+  struct sock_fprog fprog = { .len = p->len, .filter = p->filter };
+
+  if (p->filter == NULL || p->len == 0)
+    return 0;
+  if (sys_seccomp (SECCOMP_SET_MODE_FILTER, p->flags, &fprog) < 0)
+    return nook_error (err, errno, "seccomp SECCOMP_SET_MODE_FILTER");
+  return 0;
+}

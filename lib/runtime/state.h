@@ -1,0 +1,70 @@
+/* Container state under the runtime root: one directory per container, locked, written atomically.
+ *
+ *   ROOT/ID/state.json   what `state` reports, plus what later commands need (pid start time, cgroup)
+ *   ROOT/ID/config.json  the spec the container was created with (exec starts from its process)
+ *   ROOT/ID/start.sock   exists while the container is "created": its init waits on it for `start`
+ *
+ * A pid that is gone, or reused (start time differs), reads as stopped. */
+#ifndef NOOK_RUNTIME_STATE_H
+#define NOOK_RUNTIME_STATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/error.h"
+
+#define NOOK_ID_MAX 255
+
+enum nook_status
+{
+  NOOK_STATUS_CREATING,
+  NOOK_STATUS_CREATED,
+  NOOK_STATUS_RUNNING,
+  NOOK_STATUS_STOPPED,
+};
+
+struct nook_state
+{
+  char *id;
+  char *bundle;
+  char *rootfs;
+  pid_t pid;
+  uint64_t start_time;
+  char *created;        /* RFC 3339 */
+  char *owner;
+  bool rootless;
+  bool setgroups_allowed;
+  json_t *annotations;  /* object */
+  json_t *cgroup;       /* nook_cgroup_to_json(), or NULL */
+  enum nook_status status; /* computed by nook_state_load */
+};
+
+/* Runtime root: --root, else $XDG_RUNTIME_DIR/nook-runtime (unset or empty counts as unset) for users,
+ * /run/nook-runtime for root.  Returned string is allocated. */
+char *nook_runtime_root_default (void);
+/* Open (creating, mode 0700) the runtime root; returns an O_DIRECTORY fd. */
+int nook_root_open (const char *root, nook_err *err);
+/* Container IDs: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most NOOK_ID_MAX bytes. */
+int nook_id_check (const char *id, nook_err *err);
+
+/* Create ROOT/ID exclusively (error when the container exists) and lock it.  Returns the dir fd; the
+ * lock lives as long as the fd. */
+int nook_state_dir_create (int rootfd, const char *id, nook_err *err);
+/* Open and lock ROOT/ID (EXCLUSIVE or shared).  Error "container `ID` does not exist". */
+int nook_state_dir_open (int rootfd, const char *id, bool exclusive, nook_err *err);
+int nook_state_save (int dirfd, const struct nook_state *st, nook_err *err);
+int nook_state_load (int dirfd, const char *id, struct nook_state **out, nook_err *err);
+void nook_state_free (struct nook_state *st);
+const char *nook_status_name (enum nook_status s);
+/* The OCI state document for `state` / `list -f json`. */
+json_t *nook_state_to_oci (const struct nook_state *st);
+/* Remove ROOT/ID completely. */
+int nook_state_dir_remove (int rootfd, const char *id, nook_err *err);
+/* Write PID to PATH (a host path: --pid-file) atomically. */
+int nook_pid_file_write (const char *path, pid_t pid, nook_err *err);
+/* RFC 3339 timestamp with nanoseconds, UTC.  Allocated. */
+char *nook_now_rfc3339 (void);
+
+#endif

@@ -1,0 +1,37 @@
+/* User namespace id maps and namespace entry.
+ *
+ * Id maps are written by the runtime for the child that just unshared its user namespace:
+ *   - as root: written directly to /proc/PID/{uid,gid}_map (setgroups stays "allow");
+ *   - rootless, one line mapping exactly our own uid (and gid): written directly, setgroups "deny";
+ *   - anything else: newuidmap/newgidmap (setuid helpers that check /etc/subuid and /etc/subgid), with
+ *     setgroups allowed; their error text is part of nook's message. */
+#ifndef NOOK_RUNTIME_USERNS_H
+#define NOOK_RUNTIME_USERNS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/spec.h"
+#include "util/error.h"
+
+enum nook_idmap_method
+{
+  NOOK_IDMAP_DIRECT,       /* root, or write our own id */
+  NOOK_IDMAP_DIRECT_DENY,  /* rootless single mapping: setgroups must be denied first */
+  NOOK_IDMAP_HELPER,       /* newuidmap / newgidmap */
+};
+
+/* Pure: which method the spec's mappings need for a caller with EUID/EGID. */
+enum nook_idmap_method nook_idmap_method (const struct nook_spec *spec, uid_t euid, gid_t egid);
+/* Write PID's maps with METHOD. */
+int nook_idmap_write (const struct nook_spec *spec, pid_t pid, enum nook_idmap_method method, nook_err *err);
+/* The text of a map file ("0 1000 1\n1 200000 65536\n"); allocated. */
+char *nook_idmap_format (const struct nook_idmap *maps, size_t n);
+
+/* In the child: open every namespace the spec joins by path (before anything changes). FDS gets -1
+ * for the ones created new. */
+int nook_ns_open_paths (const struct nook_spec *spec, int fds[NOOK_NS_COUNT], nook_err *err);
+/* setns() one namespace fd; TYPE names it in the error. */
+int nook_ns_join (int fd, int type, nook_err *err);
+
+#endif

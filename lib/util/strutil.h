@@ -1,0 +1,25 @@
+/* Small string helpers. */
+#ifndef NOOK_UTIL_STRUTIL_H
+#define NOOK_UTIL_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation that aborts on out-of-memory (nook does not try to limp on without memory). */
+void *xmalloc (size_t n);
+void *xcalloc (size_t n, size_t m);
+void *xrealloc (void *p, size_t n);
+char *xstrdup (const char *s);
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* NULL-terminated string vectors. */
+size_t strv_len (char *const *v);
+void strv_free (char **v);
+char **strv_dup (char *const *v);
+
+bool str_has_prefix (const char *s, const char *prefix);
+/* Parse a whole decimal unsigned integer; false on junk, sign, overflow past MAX. */
+bool str_to_u64 (const char *s, uint64_t max, uint64_t *out);
+
+#endif
