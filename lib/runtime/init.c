@@ -167,6 +167,11 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     return -1;
   if (setup_tty (l, err) < 0)
     return -1;
+  /* A session keyring of its own (like runc): the container does not share the caller's keys.  Kernels or
+   * seccomp policies that refuse keyctl leave the inherited one, as runc does. */
+  if (!l->opts->no_new_keyring && sys_keyctl_join_session (NULL) < 0 && errno != ENOSYS && errno != EPERM
+      && errno != EACCES)
+    return nook_error (err, errno, "keyctl join session keyring");
   return nook_sync_send (l->sync_child, NOOK_SYNC_CREATED, 0, err);
 }
 

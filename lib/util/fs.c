@@ -192,6 +192,17 @@ nook_open_in_root_walk (int rootfd, const char *path, int flags, mode_t mode, no
           ret = walk_open_last (&w, comp, flags, mode, err);
           goto out;
         }
+      if (last && !S_ISDIR (st.st_mode))
+        {
+          if (flags & O_DIRECTORY)
+            {
+              close (fd);
+              nook_error (err, ENOTDIR, "open `%s`", path);
+            }
+          else
+            ret = fd; /* O_PATH of a non-directory: the fd we hold is the answer */
+          goto out;
+        }
       if (!last && !S_ISDIR (st.st_mode))
         {
           close (fd);
@@ -259,14 +270,47 @@ create_last (int rootfd, const char *parent, const char *name, bool is_dir, mode
   return 0;
 }
 
-int
-nook_ensure_in_root (int rootfd, const char *path, bool is_dir, mode_t mode, nook_err *err)
+static int ensure_depth (int rootfd, const char *path, bool is_dir, mode_t mode, int depth, nook_err *err);
+
+/* PARENT/NAME is a dangling symlink: create its target (inside the root) with REST appended. */
+static int
+ensure_link_target (int rootfd, const char *parent, const char *name, const char *rest, bool is_dir, mode_t mode,
+                    int depth, nook_err *err)
+{
+  cleanup_close int pfd = nook_open_in_root (rootfd, parent, O_PATH | O_DIRECTORY, 0, err);
+  char target[PATH_MAX];
+  cleanup_free char *next = NULL;
+  ssize_t n;
+
+  if (pfd < 0)
+    return -1;
+  n = readlinkat (pfd, name, target, sizeof (target) - 1);
+  if (n < 0)
+    return nook_error (err, errno, "readlink `%s/%s`", parent, name);
+  target[n] = '\0';
+  next = xasprintf ("%s%s%s/%s", target[0] == '/' ? "" : parent, target[0] == '/' ? "" : "/", target, rest);
+  return ensure_depth (rootfd, next, is_dir, mode, depth + 1, err);
+}
+
+static bool
+is_symlink_at (int rootfd, const char *parent, const char *name)
+{
+  nook_err ignored;
+  cleanup_close int pfd = nook_open_in_root (rootfd, parent, O_PATH | O_DIRECTORY, 0, &ignored);
+  struct stat st;
+  return pfd >= 0 && fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode);
+}
+
+static int
+ensure_depth (int rootfd, const char *path, bool is_dir, mode_t mode, int depth, nook_err *err)
 {
   cleanup_free char *copy = xstrdup (path);
   cleanup_free char *prefix = xcalloc (strlen (path) + 2, 1);
   char *rest = copy, *comp;
   int fd;
 
+  if (depth > MAX_SYMLINKS)
+    return nook_error (err, ELOOP, "create `%s`", path);
   fd = nook_open_in_root (rootfd, path, O_PATH, 0, err);
   if (fd >= 0 || err->code != ENOENT)
     return fd;
@@ -287,10 +331,18 @@ nook_ensure_in_root (int rootfd, const char *path, bool is_dir, mode_t mode, noo
         }
       if (err->code != ENOENT)
         return -1;
+      if (is_symlink_at (rootfd, parent, comp))
+        return ensure_link_target (rootfd, parent, comp, rest, is_dir, mode, depth, err);
       if (create_last (rootfd, parent, comp, last ? is_dir : true, last ? mode : 0755, err) < 0)
         return -1;
     }
   return nook_open_in_root (rootfd, path, O_PATH, 0, err);
+}
+
+int
+nook_ensure_in_root (int rootfd, const char *path, bool is_dir, mode_t mode, nook_err *err)
+{
+  return ensure_depth (rootfd, path, is_dir, mode, 0, err);
 }
 
 const char *
@@ -341,7 +393,7 @@ nook_read_all (int fd, void *buf, size_t len)
 int
 nook_read_fd (int fd, char **out, size_t *len, size_t max, nook_err *err)
 {
-  size_t cap = 4096, used = 0;
+  size_t cap = max < 4096 ? max : 4096, used = 0;
   cleanup_free char *buf = xmalloc (cap + 1);
 
   for (;;)
@@ -349,8 +401,15 @@ nook_read_fd (int fd, char **out, size_t *len, size_t max, nook_err *err)
       ssize_t n;
       if (used == cap)
         {
+          char probe;
           if (cap >= max)
-            return nook_error (err, EFBIG, "read: larger than %zu bytes", max);
+            {
+              while ((n = read (fd, &probe, 1)) < 0 && errno == EINTR)
+                ;
+              if (n == 0)
+                break;
+              return nook_error (err, EFBIG, "read: larger than %zu bytes", max);
+            }
           cap = cap * 2 > max ? max : cap * 2;
           buf = xrealloc (buf, cap + 1);
         }

@@ -130,6 +130,16 @@ sys_seccomp (unsigned int op, unsigned int flags, void *args)
   return (int) syscall (SYS_seccomp, op, flags, args);
 }
 
+#ifndef KEYCTL_JOIN_SESSION_KEYRING
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#endif
+
+static inline long
+sys_keyctl_join_session (const char *name)
+{
+  return syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+}
+
 /* fork() whose child gets our parent as its parent (CLONE_PARENT): the container's init becomes a
  * direct child of the runtime even though an intermediate process created it.  Returns like fork(). */
 static inline pid_t
