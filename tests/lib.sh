@@ -44,7 +44,7 @@ pass () { N_PASS=$((N_PASS + 1)); echo "PASS: $SUITE: $1"; }
 fail () {
   N_FAIL=$((N_FAIL + 1))
   echo "FAIL: $SUITE: $1: $2"
-  [ -n "${3:-}" ] && printf '%s\n' "$3" | head -n 20 | sed 's/^/    | /'
+  [ -n "${3:-}" ] && printf '%s\n' "$3" | head -n 20 | cut -c 1-300 | sed 's/^/    | /'
   return 0
 }
 
@@ -64,7 +64,8 @@ rt () { as_mode timeout --foreground -k 5 "$RT_TIMEOUT" "$NOOK_RUNTIME" --root "
 # The runtime without --root (for `spec`, `features`, `--version`, default-root checks).
 rt_plain () { as_mode timeout --foreground -k 5 "$RT_TIMEOUT" "$NOOK_RUNTIME" "$@"; }
 
-new_id () { ID_COUNTER=$((ID_COUNTER + 1)); echo "t$$-$ID_COUNTER"; }
+# A fresh container id (unique also when called in a $(subshell)).
+new_id () { ID_COUNTER=$((ID_COUNTER + 1)); echo "t$$-$BASHPID-$ID_COUNTER"; }
 
 # capture CMD...: run with stdin from /dev/null; sets OUT (stdout, trailing newlines stripped), ERR, RC.
 # Files, not pipes: a detached container inherits them and must not hold our command substitution open.
@@ -178,6 +179,13 @@ cap_mask () {
     m=$((m | (1 << ${num[$n]})))
   done
   printf '%016x\n' "$m"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive () {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2> /dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
 # State helpers.

@@ -20,14 +20,21 @@ is_own_single (const struct nook_idmap *m, size_t n, uint32_t own)
 }
 
 enum nook_idmap_method
-nook_idmap_method (const struct nook_spec *spec, uid_t euid, gid_t egid)
+nook_idmap_method_for (const struct nook_idmap *u, size_t nu, const struct nook_idmap *g, size_t ng, uid_t euid,
+                       gid_t egid)
 {
   if (euid == 0)
     return NOOK_IDMAP_DIRECT;
-  if (is_own_single (spec->uid_mappings, spec->n_uid_mappings, euid)
-      && is_own_single (spec->gid_mappings, spec->n_gid_mappings, egid))
+  if (is_own_single (u, nu, euid) && is_own_single (g, ng, egid))
     return NOOK_IDMAP_DIRECT_DENY;
   return NOOK_IDMAP_HELPER;
+}
+
+enum nook_idmap_method
+nook_idmap_method (const struct nook_spec *spec, uid_t euid, gid_t egid)
+{
+  return nook_idmap_method_for (spec->uid_mappings, spec->n_uid_mappings, spec->gid_mappings, spec->n_gid_mappings,
+                                euid, egid);
 }
 
 char *
@@ -99,19 +106,20 @@ run_helper (const char *helper, pid_t pid, const struct nook_idmap *maps, size_t
 }
 
 int
-nook_idmap_write (const struct nook_spec *spec, pid_t pid, enum nook_idmap_method method, nook_err *err)
+nook_idmap_write_maps (pid_t pid, const struct nook_idmap *u, size_t nu, const struct nook_idmap *g, size_t ng,
+                       enum nook_idmap_method method, nook_err *err)
 {
   if (method == NOOK_IDMAP_HELPER)
     {
-      if (run_helper ("newuidmap", pid, spec->uid_mappings, spec->n_uid_mappings, err) < 0)
+      if (run_helper ("newuidmap", pid, u, nu, err) < 0)
         return nook_error_prefix (err, "linux.uidMappings");
-      if (run_helper ("newgidmap", pid, spec->gid_mappings, spec->n_gid_mappings, err) < 0)
+      if (run_helper ("newgidmap", pid, g, ng, err) < 0)
         return nook_error_prefix (err, "linux.gidMappings");
       return 0;
     }
 
-  cleanup_free char *uids = nook_idmap_format (spec->uid_mappings, spec->n_uid_mappings);
-  cleanup_free char *gids = nook_idmap_format (spec->gid_mappings, spec->n_gid_mappings);
+  cleanup_free char *uids = nook_idmap_format (u, nu);
+  cleanup_free char *gids = nook_idmap_format (g, ng);
   if (write_proc (pid, "uid_map", uids, err) < 0)
     return nook_error_prefix (err, "linux.uidMappings");
   if (method == NOOK_IDMAP_DIRECT_DENY && write_proc (pid, "setgroups", "deny", err) < 0)
@@ -119,6 +127,13 @@ nook_idmap_write (const struct nook_spec *spec, pid_t pid, enum nook_idmap_metho
   if (write_proc (pid, "gid_map", gids, err) < 0)
     return nook_error_prefix (err, "linux.gidMappings");
   return 0;
+}
+
+int
+nook_idmap_write (const struct nook_spec *spec, pid_t pid, enum nook_idmap_method method, nook_err *err)
+{
+  return nook_idmap_write_maps (pid, spec->uid_mappings, spec->n_uid_mappings, spec->gid_mappings,
+                                spec->n_gid_mappings, method, err);
 }
 
 int

@@ -23,8 +23,27 @@ enum nook_idmap_method
 
 /* Pure: which method the spec's mappings need for a caller with EUID/EGID. */
 enum nook_idmap_method nook_idmap_method (const struct nook_spec *spec, uid_t euid, gid_t egid);
+enum nook_idmap_method nook_idmap_method_for (const struct nook_idmap *u, size_t nu, const struct nook_idmap *g,
+                                              size_t ng, uid_t euid, gid_t egid);
 /* Write PID's maps with METHOD. */
 int nook_idmap_write (const struct nook_spec *spec, pid_t pid, enum nook_idmap_method method, nook_err *err);
+int nook_idmap_write_maps (pid_t pid, const struct nook_idmap *u, size_t nu, const struct nook_idmap *g, size_t ng,
+                           enum nook_idmap_method method, nook_err *err);
+
+/* The first range of USER (by name, or by numeric UID) in FILE (/etc/subuid, /etc/subgid).
+ * Returns 1 when found, 0 when not (or no file), -1 on error. */
+int nook_subid_lookup (const char *file, const char *user, uid_t uid, uint32_t *start, uint32_t *count,
+                       nook_err *err);
+/* The rootless map podman uses: 0 -> ID (size 1), then 1 -> START (COUNT) when COUNT > 0.  Returns n. */
+size_t nook_idmap_rootless (uint32_t id, uint32_t start, uint32_t count, struct nook_idmap out[2]);
+/* The caller's full rootless maps from /etc/subuid and /etc/subgid (sizes 1 when it has no range). */
+int nook_idmap_for_caller (struct nook_idmap u[2], size_t *nu, struct nook_idmap g[2], size_t *ng, nook_err *err);
+
+/* Run FN (UD) in a child process that is root in a new user namespace with maps U/G (and in a new mount
+ * namespace when NEW_MOUNTNS).  FN's failure comes back in ERR.  Used for rootless store work: files
+ * owned by sub-ids can only be created or removed from inside such a namespace. */
+int nook_userns_run (const struct nook_idmap *u, size_t nu, const struct nook_idmap *g, size_t ng, bool new_mountns,
+                     int (*fn) (void *ud, nook_err *err), void *ud, nook_err *err);
 /* The text of a map file ("0 1000 1\n1 200000 65536\n"); allocated. */
 char *nook_idmap_format (const struct nook_idmap *maps, size_t n);
 

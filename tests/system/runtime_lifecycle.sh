@@ -30,7 +30,7 @@ else
   v=$(jq -r '.created // empty' <<< "$st")
   [[ $v =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8} ]] && pass state_created_rfc3339 || fail state_created_rfc3339 "created='$v'"
   jq -e 'has("owner") and has("annotations")' <<< "$st" > /dev/null && pass state_owner_annotations ||
-    fail state_owner_annotations "state lacks owner or annotations: $st"
+    fail state_owner_annotations "state lacks owner or annotations: $(jq -c . <<< "$st")"
   pid=$(jq -r .pid <<< "$st")
   if [ "$pid" -gt 0 ] 2> /dev/null && [ -d "/proc/$pid" ]; then pass state_created_pid; else fail state_created_pid "pid='$pid'"; fi
   assert_eq pid_file "$pid" "$(cat "$PIDS/$id" 2> /dev/null)"
@@ -53,6 +53,7 @@ if printf '%s' "$OUT" | jq -e --arg id "$id" 'map(select(.id == $id)) | length =
 
 # --- exec ------------------------------------------------------------------------------------------------
 capture rt exec "$id" sh -c 'tr "\0" " " < /proc/1/cmdline'
+OUT=$(echo $OUT)
 assert_ok exec_sees_pid1_sleep "sleep 30"
 capture rt exec "$id" hostname
 assert_ok exec_same_hostname "$(jq -r .hostname "$CFG")"
@@ -62,8 +63,10 @@ capture rt exec "$id" /no/such/command
 assert_error exec_not_found_127 127
 capture rt exec "$id" /etc/passwd
 assert_error exec_not_executable_126 126
-capture rt exec -e FOO=bar --cwd /etc "$id" sh -c 'echo "$FOO $(pwd)"'
+capture rt exec -e FOO=bar --cwd /etc "$id" /bin/sh -c 'echo "$FOO $(pwd)"'
 assert_ok exec_env_cwd "bar /etc"
+capture rt exec -e FOO=bar "$id" /bin/sh -c 'echo "$PATH"'
+assert_ok exec_env_keeps_process_env "$(jq -r '.process.env[] | select(startswith("PATH=")) | ltrimstr("PATH=")' "$CFG")"
 capture rt exec -u 1000:1001 "$id" sh -c 'echo "$(id -u) $(id -g)"'
 assert_ok exec_user "1000 1001"
 jq '.process | .args = ["sh", "-c", "echo from-process-json $PJ"] | .env = ["PJ=yes", "PATH=/bin:/usr/bin"]
@@ -90,7 +93,7 @@ assert_rc delete_stopped 0
 capture rt state "$id"
 assert_error state_after_delete_fails
 assert_not_contains list_after_delete "$id" "$(ct_list)"
-[ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null && pass init_gone || fail init_gone "pid $pid still exists"
+[ -n "$pid" ] && ! alive "$pid" && pass init_gone || fail init_gone "pid $pid still exists"
 
 # kill: signal names with and without SIG, and numbers (a TERM handler: pid 1 ignores default signals).
 set_args "$B" sh -c 'trap "exit 3" TERM; while :; do sleep 0.1; done'
@@ -122,7 +125,7 @@ epid=$(cat "$PIDS/all-$id" 2> /dev/null)
 capture rt kill --all "$id" KILL
 assert_rc kill_all 0
 sleep 0.5
-if [ -n "$epid" ] && ! kill -0 "$epid" 2> /dev/null; then pass kill_all_reaches_exec; else fail kill_all_reaches_exec "exec'd pid '$epid' survived kill --all"; fi
+if [ -n "$epid" ] && ! alive "$epid"; then pass kill_all_reaches_exec; else fail kill_all_reaches_exec "exec'd pid '$epid' survived kill --all"; fi
 rt delete -f "$id" > /dev/null 2>&1
 id=$(new_id)
 capture rt run -d -b "$B" "$id"
@@ -130,7 +133,7 @@ pid=$(ct_state "$id" pid)
 capture rt delete -f "$id"
 assert_rc delete_force_running 0
 sleep 0.3
-[ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null && [ -z "$(ct_state "$id")" ] && pass delete_force_kills ||
+[ -n "$pid" ] && ! alive "$pid" && [ -z "$(ct_state "$id")" ] && pass delete_force_kills ||
   fail delete_force_kills "pid '$pid' alive or state still there"
 
 # create with an id in use
@@ -152,8 +155,11 @@ assert_error run_not_found_127 127
 ct "$B" /etc/passwd
 assert_error run_not_executable_126 126
 no_state_left run_failed_exec_leaves_nothing
-# Without a pid namespace the process is not an init, so its own signals kill it.
+# Without a pid namespace the process is not an init, so its own signals kill it (rootless: /proc then
+# has to be bound from the host, a new procfs needs a pid namespace of our own).
 jq_edit "$CFG" '.linux.namespaces |= map(select(.type != "pid"))'
+[ "$MODE" = rootless ] && jq_edit "$CFG" '.mounts |= map(if .destination == "/proc" then
+  {destination: "/proc", type: "bind", source: "/proc", options: ["rbind", "nosuid", "nodev", "noexec"]} else . end)'
 ct_sh "$B" 'kill -TERM $$'
 assert_rc run_signal_TERM_143 143
 ct_sh "$B" 'kill -KILL $$'

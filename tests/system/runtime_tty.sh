@@ -25,7 +25,7 @@ mkdir -p "$S"
 
 # --- console socket ------------------------------------------------------------------------------------------
 jq_edit "$CFG" '.process.terminal = true | .process.consoleSize = {height: 40, width: 100}'
-set_args "$B" sh -c 'tty; stty size; echo "in=$(readlink /proc/self/fd/0) out=$(readlink /proc/self/fd/1)"'
+set_args "$B" sh -c 'tty; stty size; echo "in=$(readlink /proc/$$/fd/0) out=$(readlink /proc/$$/fd/1) err=$(readlink /proc/$$/fd/2)"'
 if [ -z "$RECVTTY" ]; then
   fail console_socket "no recvtty helper (build/tests/recvtty or tests/helpers/recvtty.c)" "$(cat "$TMP/cc.err" 2> /dev/null)"
 else
@@ -49,7 +49,7 @@ else
       out=$(tr -d '\r' < "$TMP/tty-$how.out")
       assert_eq "console_socket_${how}_tty" /dev/pts/0 "$(printf '%s\n' "$out" | sed -n 1p)"
       assert_eq "console_socket_${how}_size" "40 100" "$(printf '%s\n' "$out" | sed -n 2p)"
-      assert_eq "console_socket_${how}_stdio" "in=/dev/pts/0 out=/dev/pts/0" "$(printf '%s\n' "$out" | sed -n 3p)"
+      assert_eq "console_socket_${how}_stdio" "in=/dev/pts/0 out=/dev/pts/0 err=/dev/pts/0" "$(printf '%s\n' "$out" | sed -n 3p)"
     fi
     rt delete -f "$id" > /dev/null 2>&1
     pkill -P "$rbg" 2> /dev/null
