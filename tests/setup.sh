@@ -17,7 +17,7 @@ log () { echo "setup: $*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
 
 # --- packages -----------------------------------------------------------------------------------------
-PKGS=(build-essential pkg-config libjansson-dev libseccomp-dev uidmap iproute2 util-linux procps bsdutils
+PKGS=(build-essential pkg-config libjansson-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libssl-dev uidmap iproute2 util-linux procps bsdutils
       python3 jq crun bubblewrap hyperfine ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -69,7 +69,11 @@ sum=$(grep " $ALPINE\$" "$IMAGES/SHA256SUMS" | awk '{print $1}')
 
 extract () { # DIR OWNER
   local dir=$1 owner=$2
-  if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$sum $owner" ] && [ -x "$dir/bin/busybox" ]; then
+  # Reuse the extracted tree unless its top level differs from the tarball's (a test or a runtime bug left
+  # something behind in the shared rootfs).
+  [ -n "${top:-}" ] || top=$(tar -tzf "$IMAGES/$ALPINE" | awk -F/ '$2 != "" {print $2}' | sort -u)
+  if [ -f "$dir.stamp" ] && [ "$(cat "$dir.stamp")" = "$sum $owner" ] && [ -x "$dir/bin/busybox" ] &&
+     [ "$(ls -A "$dir" | sort)" = "$top" ]; then
     return 0
   fi
   if [ -z "${checked:-}" ]; then

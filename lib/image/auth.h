@@ -11,7 +11,7 @@
 #include "util/error.h"
 
 /* Credentials for REGISTRY (host[:port]; "docker.io" also matches "https://index.docker.io/v1/").
- * Returns 1 and allocates *USER/*PASS when found, 0 when not, -1 on a broken file. */
+ * Returns 1 and allocates *USER and *PASS when found, 0 when not, -1 on a broken file. */
 int nook_auth_lookup (const char *registry, char **user, char **pass, nook_err *err);
 /* AUTHFILE NULL: the default write location above. */
 int nook_auth_store (const char *authfile, const char *registry, const char *user, const char *pass, nook_err *err);

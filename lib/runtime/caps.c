@@ -148,5 +148,7 @@ nook_caps_apply (const struct nook_caps *caps, nook_err *err)
                             .inheritable = caps->inheritable & known };
   if (caps_set (&want, err) < 0)
     return -1;
-  return set_ambient (caps->ambient & known, last_cap, err);
+  /* The kernel only raises ambient caps that are permitted and inheritable; like crun, skip the others
+   * instead of failing (crun's own `spec --rootless` lists ambient caps that are not inheritable). */
+  return set_ambient (caps->ambient & want.inheritable & want.permitted, last_cap, err);
 }

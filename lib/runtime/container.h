@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "runtime/overlay.h"
 #include "runtime/state.h"
 #include "util/error.h"
 
@@ -26,6 +27,8 @@ struct nook_create_opts
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
+  const struct nook_overlay *overlay; /* not from the CLI: the manager's image rootfs, mounted on root.path
+                                         by the init inside the container's namespaces */
 };
 
 struct nook_exec_opts

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runtime/overlay.h"
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
@@ -162,6 +163,8 @@ stage2_setup (struct nook_launch *l, nook_err *err)
   if (nook_linux_setup (spec, spec->namespaces[NOOK_NS_UTS].enabled, spec->namespaces[NOOK_NS_NET].enabled,
                         spec->namespaces[NOOK_NS_IPC].enabled, err)
       < 0)
+    return -1;
+  if (l->opts->overlay && nook_overlay_mount (l->opts->overlay, l->rootfs, err) < 0)
     return -1;
   if (nook_rootfs_setup (&rctx, err) < 0)
     return -1;

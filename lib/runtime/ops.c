@@ -143,7 +143,8 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
     return -1;
   if (st->status == NOOK_STATUS_CREATED || st->status == NOOK_STATUS_RUNNING)
     {
-      if (!force)
+      /* Like runc: a created container's init runs nothing of the user's yet, delete just kills it. */
+      if (!force && st->status != NOOK_STATUS_CREATED)
         {
           nook_error_input (err, "cannot delete container `%s` that is not stopped: %s", id,
                             nook_status_name (st->status));

@@ -44,6 +44,11 @@ char *nook_store_default_root (void);
 /* Exclusive lock on STORE/lock; returns the fd (closing it unlocks). */
 int nook_store_lock (struct nook_store *s, nook_err *err);
 
+/* Writers that add blobs and layers before recording an image (pull, load, import) hold this lock
+ * shared for their whole run; gc takes it exclusive, so it never removes what a writer has stored but
+ * not yet recorded.  Returns the fd (closing it unlocks). */
+int nook_store_writer_lock (struct nook_store *s, bool exclusive, nook_err *err);
+
 /* ---- blobs ---- */
 bool nook_store_blob_exists (struct nook_store *s, const char *digest);
 int nook_store_blob_open (struct nook_store *s, const char *digest, nook_err *err); /* O_RDONLY fd */

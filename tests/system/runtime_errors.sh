@@ -56,6 +56,12 @@ bad_config unknown_capability '.process.capabilities.bounding += ["CAP_NO_SUCH_C
 bad_config unknown_rlimit '.process.rlimits = [{type: "RLIMIT_NOSUCH", soft: 1, hard: 1}]' RLIMIT_NOSUCH
 bad_config seccomp_unknown_action \
   '.linux.seccomp = {defaultAction: "SCMP_ACT_NOSUCH", syscalls: []}' SCMP_ACT_NOSUCH
+bad_config cwd_relative '.process.cwd = "etc"' cwd
+bad_config root_path_missing '.root.path = "/nonexistent/nook-rootfs"' /nonexistent/nook-rootfs
+bad_config mount_unknown_type '.mounts += [{destination: "/mnt", type: "nosuchfs", source: "none"}]' /mnt
+bad_config bind_source_missing \
+  '.mounts += [{destination: "/mnt", type: "bind", source: "/nonexistent/nook-src", options: ["rbind"]}]' /nonexistent/nook-src
+bad_config hooks_refused '.hooks = {prestart: [{path: "/bin/true"}]}' hooks
 # The host's /etc was not touched by the ".." destination.
 [ -s /etc/passwd ] && ! grep -q ' /etc tmpfs ' /proc/mounts && pass dotdot_host_etc_untouched ||
   fail dotdot_host_etc_untouched "host /etc looks mounted over"

@@ -182,8 +182,12 @@ rt run -b "$B" "$id" < /dev/null > /dev/null 2>&1 &
 bg=$!
 wait_status "$id" running
 sleep 0.3
-rpid=$(pgrep -f -- "--root $RTROOT run -b $B $id\$" | while read -r p; do
-  [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$NOOK")" ] && echo "$p"; done | head -n 1)
+# The attached runtime: the process with our command line that is neither timeout, runuser nor env (it may
+# run from a memfd copy of itself, so its exe is not the binary's path).
+rpid=
+for p in $(pgrep -f -- "--root $RTROOT run -b $B $id\$"); do
+  case $(readlink "/proc/$p/exe") in */timeout | */runuser | */env) ;; *) rpid=$p ;; esac
+done
 if [ -z "$rpid" ]; then
   fail run_forwards_TERM "could not find the attached runtime process"
 else

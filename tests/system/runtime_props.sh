@@ -38,13 +38,34 @@ assert_eq default_spec_effective_is_docker_set 00000000a80425fb "$want"
 want=$(cap_mask $(jq -r '.process.capabilities.bounding // [] | .[]' "$CFG"))
 ct_sh "$B" 'awk "/^CapBnd:/ {print \$2}" /proc/self/status'
 assert_ok capbnd_is_spec_bounding "$want"
+for set in permitted:CapPrm inheritable:CapInh ambient:CapAmb; do
+  want=$(cap_mask $(jq -r ".process.capabilities.${set%%:*} // [] | .[]" "$CFG"))
+  ct_sh "$B" "awk '/^${set#*:}:/ {print \$2}' /proc/self/status"
+  assert_ok "${set#*:}_is_spec_${set%%:*}" "$want"
+done
 jq -e '.process.noNewPrivileges == true' "$CFG" > /dev/null && nnp=1 || nnp=0
 ct_sh "$B" 'awk "/^NoNewPrivs:/ {print \$2}" /proc/self/status'
 assert_ok no_new_privs "$nnp"
 
+# Ambient capabilities: raised when also inheritable; an ambient cap that is not inheritable cannot be raised
+# and is skipped, as crun and runc do (crun's own `spec --rootless` writes such a config).
+cp "$CFG" "$TMP/config.caps"
+jq_edit "$CFG" '.process.capabilities.inheritable = ["CAP_KILL"] | .process.capabilities.ambient = ["CAP_KILL"]'
+ct_sh "$B" 'awk "/^CapAmb:/ {print \$2}" /proc/self/status'
+assert_ok ambient_cap_raised 0000000000000020
+jq_edit "$CFG" '.process.capabilities.inheritable = [] | .process.capabilities.ambient = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]'
+ct_sh "$B" 'awk "/^CapAmb:/ {print \$2}" /proc/self/status'
+assert_ok ambient_not_inheritable_skipped_like_crun 0000000000000000
+cp "$TMP/config.caps" "$CFG"
+
 # --- pid, hostname ---------------------------------------------------------------------------------------
 ct_sh "$B" 'echo $$'
 assert_ok pid_1 1
+ct_sh "$B" 'ls /proc | grep -c "^[0-9]"'
+[ "$RC" = 0 ] && [ "$OUT" -le 3 ] 2> /dev/null && pass pid_namespace_isolated ||
+  fail pid_namespace_isolated "container sees $OUT pids in /proc" "$ERR"
+ct_sh "$B" 'awk "NR > 2 {print \$1}" /proc/net/dev'
+assert_ok network_namespace_only_lo "lo:"
 ct "$B" hostname
 assert_ok hostname "$(jq -r .hostname "$CFG")"
 

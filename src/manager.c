@@ -1,0 +1,217 @@
+/* Global flags and command dispatch for `nook COMMAND`. */
+#include "manager.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime_cli.h"
+#include "util/gotmpl.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+int
+mgr_fail (const nook_err *err)
+{
+  fprintf (stderr, "Error: %s\n", err->msg[0] ? err->msg : "unknown error");
+  return err->status ? err->status : NOOK_EXIT_ERROR;
+}
+
+int
+mgr_usage (const char *fmt, ...)
+{
+  va_list ap;
+  fputs ("Error: ", stderr);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  return NOOK_EXIT_ERROR;
+}
+
+struct nook_store *
+mgr_store (struct mgr *m, nook_err *err)
+{
+  if (m->store == NULL && nook_store_open (m->root, &m->store, err) < 0)
+    return NULL;
+  return m->store;
+}
+
+int
+mgr_getopt (int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+  int c;
+  opterr = 0;
+  c = getopt_long (argc, argv, shortopts, longopts, NULL);
+  if (c == '?')
+    {
+      if (optopt)
+        mgr_usage ("unknown shorthand flag: '%c' in -%c", optopt, optopt);
+      else
+        mgr_usage ("unknown flag: %s", argv[optind - 1]);
+    }
+  else if (c == ':')
+    {
+      mgr_usage ("flag needs an argument: %s", argv[optind - 1]);
+      c = '?';
+    }
+  return c;
+}
+
+int
+mgr_bool (const char *v)
+{
+  if (v == NULL || strcmp (v, "true") == 0)
+    return 1;
+  if (strcmp (v, "false") == 0)
+    return 0;
+  return -1;
+}
+
+int
+mgr_print_format (const char *tmpl, json_t *rows, nook_err *err)
+{
+  const char *body = NULL;
+  bool table;
+  char *out = NULL;
+
+  if (tmpl == NULL || strcmp (tmpl, "table") == 0)
+    return 1;
+  if (strcmp (tmpl, "json") == 0 || strcmp (tmpl, "{{json .}}") == 0)
+    {
+      char *s = json_dumps (rows, JSON_INDENT (4));
+      puts (s);
+      free (s);
+      return 0;
+    }
+  table = nook_tmpl_is_table (tmpl, &body);
+  if (!table)
+    body = tmpl;
+  if (table)
+    {
+      char *h = nook_tmpl_header (body);
+      out = xasprintf ("%s\n", h);
+      free (h);
+    }
+  for (size_t i = 0; i < json_array_size (rows); i++)
+    {
+      char *line = NULL;
+      if (nook_tmpl_render (body, json_array_get (rows, i), &line, err) < 0)
+        {
+          free (out);
+          return -1;
+        }
+      char *next = xasprintf ("%s%s\n", out ? out : "", line ? line : "");
+      free (out);
+      free (line);
+      out = next;
+    }
+  if (out)
+    {
+      char *aligned = table || strchr (out, '\t') ? nook_tmpl_tabulate (out) : xstrdup (out);
+      fputs (aligned, stdout);
+      free (aligned);
+      free (out);
+    }
+  return 0;
+}
+
+static const struct
+{
+  const char *group, *name;
+  int (*fn) (struct mgr *, int, char **);
+} commands[] = {
+  { NULL, "pull", cmd_pull },           { NULL, "images", cmd_images },         { NULL, "rmi", cmd_rmi },
+  { NULL, "tag", cmd_tag },             { NULL, "save", cmd_save },             { NULL, "load", cmd_load },
+  { NULL, "import", cmd_import },       { NULL, "login", cmd_login },           { NULL, "logout", cmd_logout },
+  { "image", "pull", cmd_pull },        { "image", "ls", cmd_images },          { "image", "list", cmd_images },
+  { "image", "rm", cmd_rmi },           { "image", "tag", cmd_tag },            { "image", "inspect", cmd_image_inspect },
+  { "image", "exists", cmd_image_exists }, { "image", "prune", cmd_image_prune }, { "image", "save", cmd_save },
+  { "image", "load", cmd_load },        { "image", "import", cmd_import },
+};
+
+static int
+usage (FILE *out)
+{
+  fputs ("Usage: nook [--root DIR] COMMAND [OPTIONS]\n\n"
+         "Images: pull images rmi tag save load import login logout\n"
+         "        image {ls,rm,tag,inspect,exists,prune,pull,save,load,import}\n"
+         "Runtime: runtime VERB ... (the runc/crun command line; also installed as nook-runtime)\n"
+         "Other: version\n",
+         out);
+  return out == stderr ? NOOK_EXIT_ERROR : 0;
+}
+
+/* Global flags before the command.  Returns the index of the command. */
+static int
+globals (struct mgr *m, int argc, char **argv)
+{
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *a = argv[i];
+      const char *eq = strchr (a, '=');
+      size_t n = eq ? (size_t) (eq - a) : strlen (a);
+      const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+      bool takes = true;
+
+      if (strncmp (a, "--root", n) == 0 && n == 6)
+        m->root = val;
+      else if (strncmp (a, "--runroot", n) == 0 && n == 9)
+        m->runroot = val;
+      else if ((n == 11 && strncmp (a, "--log-level", n) == 0) || (n == 16 && strncmp (a, "--storage-driver", n) == 0)
+               || (n == 16 && strncmp (a, "--cgroup-manager", n) == 0)
+               || (n == 16 && strncmp (a, "--events-backend", n) == 0) || (n == 9 && strncmp (a, "--runtime", n) == 0)
+               || (n == 12 && strncmp (a, "--tmpdir", n) == 0) || (n == 18 && strncmp (a, "--storage-opt", n) == 0))
+        ;
+      else if (strcmp (a, "--debug") == 0 || strcmp (a, "--syslog") == 0 || strcmp (a, "--remote") == 0)
+        takes = false;
+      else
+        return -mgr_usage ("unknown flag: %s", a) - 1;
+      if (takes && !eq)
+        i++;
+      if (takes && val == NULL)
+        return -mgr_usage ("flag needs an argument: %s", a) - 1;
+    }
+  return i;
+}
+
+int
+manager_main (int argc, char **argv)
+{
+  struct mgr m = { 0 };
+  int i, ret;
+
+  if (argc >= 2 && (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "version") == 0 || strcmp (argv[1], "-v") == 0))
+    {
+      printf ("nook version %s\n", NOOK_VERSION);
+      return 0;
+    }
+  if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0))
+    return usage (stdout);
+  i = globals (&m, argc, argv);
+  if (i < 0)
+    return NOOK_EXIT_ERROR;
+  if (i >= argc)
+    return usage (stderr);
+  if (strcmp (argv[i], "runtime") == 0)
+    {
+      argv[i] = (char *) "nook-runtime";
+      return runtime_main (argc - i, argv + i);
+    }
+  for (size_t k = 0; k < sizeof (commands) / sizeof (commands[0]); k++)
+    {
+      bool grouped = commands[k].group != NULL;
+      if (grouped && (strcmp (argv[i], commands[k].group) != 0 || i + 1 >= argc || strcmp (argv[i + 1], commands[k].name) != 0))
+        continue;
+      if (!grouped && strcmp (argv[i], commands[k].name) != 0)
+        continue;
+      optind = 1;
+      ret = commands[k].fn (&m, argc - i - grouped, argv + i + grouped);
+      nook_store_close (m.store);
+      return ret;
+    }
+  return mgr_usage ("unrecognized command `nook %s`", argv[i]);
+}
