@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "manager/lifecycle.h"
 #include "runtime_cli.h"
+#include "util/selfexe.h"
+#include "util/cleanup.h"
 #include "util/gotmpl.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -86,13 +89,15 @@ mgr_print_format (const char *tmpl, json_t *rows, nook_err *err)
       free (s);
       return 0;
     }
-  table = nook_tmpl_is_table (tmpl, &body);
+  cleanup_free char *norm = nook_tmpl_normalize (tmpl);
+  static const char *const overrides[] = { "ID", "CONTAINER ID", "Names", "NAMES", NULL };
+  table = nook_tmpl_is_table (norm, &body);
   if (!table)
-    body = tmpl;
+    body = norm;
   if (table)
     {
-      char *h = nook_tmpl_header (body);
-      out = xasprintf ("%s\n", h);
+      char *h = nook_tmpl_header_with (body, overrides);
+      out = xasprintf ("%s\n", h ? h : "");
       free (h);
     }
   for (size_t i = 0; i < json_array_size (rows); i++)
@@ -130,12 +135,38 @@ static const struct
   { "image", "rm", cmd_rmi },           { "image", "tag", cmd_tag },            { "image", "inspect", cmd_image_inspect },
   { "image", "exists", cmd_image_exists }, { "image", "prune", cmd_image_prune }, { "image", "save", cmd_save },
   { "image", "load", cmd_load },        { "image", "import", cmd_import },
+  { NULL, "run", cmd_run },             { NULL, "create", cmd_create },         { NULL, "start", cmd_start },
+  { NULL, "stop", cmd_stop },           { NULL, "restart", cmd_restart },       { NULL, "kill", cmd_kill },
+  { NULL, "rm", cmd_rm },               { NULL, "wait", cmd_wait },             { NULL, "exec", cmd_exec },
+  { NULL, "attach", cmd_attach },       { NULL, "rename", cmd_rename },         { NULL, "ps", cmd_ps },
+  { NULL, "inspect", cmd_inspect },     { NULL, "logs", cmd_logs },             { NULL, "top", cmd_top },
+  { NULL, "port", cmd_port },
+  { "container", "run", cmd_run },      { "container", "create", cmd_create },  { "container", "start", cmd_start },
+  { "container", "stop", cmd_stop },    { "container", "restart", cmd_restart }, { "container", "kill", cmd_kill },
+  { "container", "rm", cmd_rm },        { "container", "wait", cmd_wait },      { "container", "exec", cmd_exec },
+  { "container", "attach", cmd_attach }, { "container", "rename", cmd_rename }, { "container", "ps", cmd_ps },
+  { "container", "ls", cmd_ps },        { "container", "list", cmd_ps },        { "container", "inspect", cmd_inspect },
+  { "container", "logs", cmd_logs },    { "container", "top", cmd_top },        { "container", "port", cmd_port },
+  { "container", "exists", cmd_container_exists }, { "container", "prune", cmd_container_prune },
 };
+
+/* Commands that create or enter containers run from a sealed copy of the binary (see util/selfexe.h). */
+static bool
+spawns (const char *cmd)
+{
+  static const char *const names[] = { "run", "create", "start", "restart", "exec", "attach", NULL };
+  for (size_t i = 0; names[i]; i++)
+    if (strcmp (cmd, names[i]) == 0)
+      return true;
+  return false;
+}
 
 static int
 usage (FILE *out)
 {
   fputs ("Usage: nook [--root DIR] COMMAND [OPTIONS]\n\n"
+         "Containers: run create start stop restart kill rm wait exec attach rename ps inspect logs top port\n"
+         "            container {exists,prune,...}\n"
          "Images: pull images rmi tag save load import login logout\n"
          "        image {ls,rm,tag,inspect,exists,prune,pull,save,load,import}\n"
          "Runtime: runtime VERB ... (the runc/crun command line; also installed as nook-runtime)\n"
@@ -182,6 +213,7 @@ int
 manager_main (int argc, char **argv)
 {
   struct mgr m = { 0 };
+  char *runroot = NULL;
   int i, ret;
 
   if (argc >= 2 && (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "version") == 0 || strcmp (argv[1], "-v") == 0))
@@ -209,7 +241,15 @@ manager_main (int argc, char **argv)
       if (!grouped && strcmp (argv[i], commands[k].name) != 0)
         continue;
       optind = 1;
+      {
+        nook_err err = { 0 };
+        if (spawns (commands[k].name) && nook_reexec_sealed (argv, &err) < 0)
+          return mgr_fail (&err);
+      }
+      m.argv = argv;
+      m.runroot_resolved = m.runroot ? m.runroot : (runroot = nook_runroot_default ());
       ret = commands[k].fn (&m, argc - i - grouped, argv + i + grouped);
+      free (runroot);
       nook_store_close (m.store);
       return ret;
     }

@@ -15,6 +15,8 @@ struct mgr
   const char *root;     /* --root: the store */
   const char *runroot;  /* --runroot: runtime state */
   struct nook_store *store; /* opened on first use */
+  const char *runroot_resolved; /* --runroot or the default */
+  char **argv;              /* the whole command line (Config.CreateCommand) */
 };
 
 /* Print "Error: MSG" once; return the exit status (125 unless the error says otherwise). */
@@ -43,6 +45,25 @@ int cmd_load (struct mgr *m, int argc, char **argv);
 int cmd_import (struct mgr *m, int argc, char **argv);
 int cmd_login (struct mgr *m, int argc, char **argv);
 int cmd_logout (struct mgr *m, int argc, char **argv);
+
+int cmd_run (struct mgr *m, int argc, char **argv);
+int cmd_create (struct mgr *m, int argc, char **argv);
+int cmd_start (struct mgr *m, int argc, char **argv);
+int cmd_stop (struct mgr *m, int argc, char **argv);
+int cmd_restart (struct mgr *m, int argc, char **argv);
+int cmd_kill (struct mgr *m, int argc, char **argv);
+int cmd_rm (struct mgr *m, int argc, char **argv);
+int cmd_wait (struct mgr *m, int argc, char **argv);
+int cmd_exec (struct mgr *m, int argc, char **argv);
+int cmd_attach (struct mgr *m, int argc, char **argv);
+int cmd_rename (struct mgr *m, int argc, char **argv);
+int cmd_container_exists (struct mgr *m, int argc, char **argv);
+int cmd_container_prune (struct mgr *m, int argc, char **argv);
+int cmd_ps (struct mgr *m, int argc, char **argv);
+int cmd_inspect (struct mgr *m, int argc, char **argv);
+int cmd_logs (struct mgr *m, int argc, char **argv);
+int cmd_top (struct mgr *m, int argc, char **argv);
+int cmd_port (struct mgr *m, int argc, char **argv);
 
 int manager_main (int argc, char **argv);
 

@@ -816,6 +816,8 @@ nook_image_load (struct nook_store *s, const char *input, char ***names, nook_er
 
   if (writer < 0)
     return -1;
+  if (input && strcmp (input, "-") != 0 && access (input, R_OK) < 0)
+    return nook_error (err, errno, "open `%s`", input);
   if (input == NULL)
     input = "-";
   ret = unpack (&u, input, err);

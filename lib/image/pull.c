@@ -253,8 +253,11 @@ nook_image_pull (struct nook_store *s, const char *name, const struct nook_pull_
   if (nook_ref_parse (name, &p.ref, err) < 0)
     return -1;
   writer = nook_store_writer_lock (s, false, err);
-  if (writer < 0)
-    return -1;
+  if (writer < 0 || nook_store_tmp_clean (s, err) < 0)
+    {
+      nook_ref_free (&p.ref);
+      return -1;
+    }
   p.progress = nook_progress_new (o->quiet ? NULL : o->progress, 0, NULL, NULL);
   {
     cleanup_free char *full = nook_ref_string (&p.ref);

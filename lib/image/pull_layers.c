@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +32,11 @@ downloads_free (struct downloads *d)
   for (size_t i = 0; i < d->n; i++)
     {
       if (d->locks[i] >= 0)
-        close (d->locks[i]);
+        {
+          cleanup_free char *lock = xasprintf ("%s.lock", d->jobs[i].digest + strlen ("sha256:"));
+          unlinkat (d->tmpfd, lock, 0);
+          close (d->locks[i]);
+        }
       free (d->partials[i]);
     }
   free (d->jobs);
@@ -210,6 +215,8 @@ spawn (struct pull *p, size_t i, struct extraction *x, nook_err *err)
   if (x->pid == 0)
     {
       nook_err e = { 0 };
+      /* An extraction must not outlive the pull that started it (a killed pull leaves nothing running). */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
       close (fds[0]);
       if (nook_store_layer_create (p->s, p->manifest->layers[i].digest, p->config->diff_ids[i], &e) == 0)
         _exit (0);

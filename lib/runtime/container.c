@@ -123,7 +123,7 @@ static int
 check_terminal (const struct nook_spec *spec, const struct nook_create_opts *o, bool attached, nook_err *err)
 {
   bool tty = spec->process->terminal;
-  if (tty && o->console_socket == NULL && !attached)
+  if (tty && o->console_socket == NULL && o->master_out == NULL && !attached)
     return nook_error_input (err, "process.terminal is true: --console-socket is required (or run attached)");
   if (!tty && o->console_socket != NULL)
     return nook_error_input (err, "--console-socket given but process.terminal is false");
@@ -318,6 +318,10 @@ birth_create (struct birth *b, const struct nook_runtime_ctx *ctx, const struct 
         goto fail;
       close_fd (&b->master);
     }
+  if (o->master_out)
+    *o->master_out = steal_fd (&b->master);
+  if (o->pid_out)
+    *o->pid_out = b->init;
   if (o->pid_file && nook_pid_file_write (o->pid_file, b->init, err) < 0)
     goto fail;
   return 0;

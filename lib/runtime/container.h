@@ -27,8 +27,12 @@ struct nook_create_opts
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
-  const struct nook_overlay *overlay; /* not from the CLI: the manager's image rootfs, mounted on root.path
-                                         by the init inside the container's namespaces */
+  /* Not from the CLI: what the manager (in-process) uses. */
+  const struct nook_overlay *overlay; /* the image rootfs, mounted on root.path by the init inside the
+                                         container's namespaces */
+  const int *stdio;           /* 3 fds to become the process's 0, 1, 2 (without a terminal); NULL: ours */
+  int *master_out;            /* receives the pty master (instead of --console-socket) */
+  pid_t *pid_out;             /* receives the init's pid (a child of the caller) */
 };
 
 struct nook_exec_opts

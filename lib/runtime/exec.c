@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -114,6 +115,12 @@ adjust_process (struct entry *e, nook_err *err)
     return -1;
   for (size_t i = 0; o->caps && o->caps[i]; i++)
     {
+      if (strcasecmp (o->caps[i], "ALL") == 0)
+        {
+          p->caps.bounding = p->caps.effective = p->caps.permitted = ~0ULL;
+          p->has_caps = true;
+          continue;
+        }
       int cap = nook_cap_from_name (o->caps[i]);
       if (cap < 0)
         return nook_error_input (err, "--cap `%s`: unknown capability", o->caps[i]);

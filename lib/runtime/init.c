@@ -170,6 +170,10 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     return -1;
   if (setup_tty (l, err) < 0)
     return -1;
+  if (l->opts->stdio && !(l->spec->process && l->spec->process->terminal))
+    for (int i = 0; i < 3; i++)
+      if (dup2 (l->opts->stdio[i], i) < 0)
+        return nook_error (err, errno, "dup2 stdio %d", i);
   /* A session keyring of its own (like runc): the container does not share the caller's keys.  Kernels or
    * seccomp policies that refuse keyctl leave the inherited one, as runc does. */
   if (!l->opts->no_new_keyring && sys_keyctl_join_session (NULL) < 0 && errno != ENOSYS && errno != EPERM

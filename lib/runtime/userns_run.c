@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,6 +124,7 @@ nook_userns_run (const struct nook_idmap *u, size_t nu, const struct nook_idmap 
     }
   if (pid == 0)
     {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
       close (sv[0]);
       userns_child (&j);
     }

@@ -740,6 +740,15 @@ gc_root_leftovers (struct nook_store *s)
     }
 }
 
+int
+nook_store_tmp_clean (struct nook_store *s, nook_err *err)
+{
+  cleanup_strv char **trash = NULL;
+  if (gc_tmp (s, &trash, err) < 0)
+    return -1;
+  return trash ? nook_store_tmp_remove (s, trash, err) : 0;
+}
+
 static int
 gc_locked (struct nook_store *s, const struct image_list *l, char *const *keep_layers, nook_err *err)
 {

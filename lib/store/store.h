@@ -59,6 +59,9 @@ int nook_store_blob_read (struct nook_store *s, const char *digest, size_t max, 
 int nook_store_blob_put (struct nook_store *s, const char *digest, const void *data, size_t len, nook_err *err);
 /* O_DIRECTORY fd of STORE/tmp for downloads; name files "<hex>.partial". */
 int nook_store_tmp_dir (struct nook_store *s, nook_err *err);
+/* Remove what dead writers left in STORE/tmp (their pid is in the name), and entries untouched for an
+ * hour.  Every writer calls it first, so a killed pull leaves nothing that outlives the next one. */
+int nook_store_tmp_clean (struct nook_store *s, nook_err *err);
 /* Rename a verified download TMPDIRFD/NAME to blobs/sha256/<hex>. */
 int nook_store_blob_commit (struct nook_store *s, int tmpdirfd, const char *name, const char *digest, nook_err *err);
 int nook_store_blob_remove (struct nook_store *s, const char *digest, nook_err *err);

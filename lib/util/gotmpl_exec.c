@@ -82,7 +82,7 @@ gt_buf_addf (gt_buf *b, const char *fmt, ...)
   va_end (ap);
   if (n < 0)
     return;
-  if ((size_t) n < sizeof (small))
+  if ((size_t)n < sizeof (small))
     return gt_buf_add (b, small, n);
   va_start (ap, fmt);
   n = vasprintf (&big, fmt, ap);
@@ -113,12 +113,11 @@ context (gt_exec *x, gt_node *n, char *buf, size_t size)
     snprintf (buf, size, "template: %s:%zu:%zu: executing \"%s\" at <%.20s...>: ", x->name, line, col, x->name,
               x->tree->src + n->pos);
   else
-    snprintf (buf, size, "template: %s:%zu:%zu: executing \"%s\" at <%.*s>: ", x->name, line, col, x->name,
-              (int) len, x->tree->src + n->pos);
+    snprintf (buf, size, "template: %s:%zu:%zu: executing \"%s\" at <%.*s>: ", x->name, line, col, x->name, (int)len,
+              x->tree->src + n->pos);
 }
 
-static int __attribute__ ((format (printf, 3, 4)))
-xerr (gt_exec *x, gt_node *n, const char *fmt, ...)
+static int __attribute__ ((format (printf, 3, 4))) xerr (gt_exec *x, gt_node *n, const char *fmt, ...)
 {
   char ctx[256], msg[512];
   va_list ap;
@@ -203,7 +202,7 @@ not_a_function (gt_exec *x, gt_node *cmd, bool has_final)
 {
   gt_node *first = cmd->kids.v[0];
   if (cmd->kids.n > 1 || has_final)
-    return xerr (x, first, "can't give argument to non-function %.*s", (int) (first->end - first->pos),
+    return xerr (x, first, "can't give argument to non-function %.*s", (int)(first->end - first->pos),
                  x->tree->src + first->pos);
   return 0;
 }
@@ -275,7 +274,7 @@ call_and_or (gt_exec *x, json_t *dot, gt_node *cmd, bool is_or, json_t *final, b
 static int
 check_arity (gt_exec *x, gt_node *cmd, const gt_func *f, size_t n)
 {
-  if ((int) n >= f->min && (f->max < 0 || (int) n <= f->max))
+  if ((int)n >= f->min && (f->max < 0 || (int)n <= f->max))
     return 0;
   if (f->max < 0)
     return xerr (x, cmd, "wrong number of args for %s: want at least %d got %zu", f->name, f->min, n);
@@ -471,7 +470,7 @@ range_once (gt_exec *x, gt_node *n, size_t mark, json_t *index, json_t *elem)
 static int
 strcmp_p (const void *a, const void *b)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 static int
@@ -482,8 +481,7 @@ range_object (gt_exec *x, gt_node *n, size_t mark, json_t *v)
   const char *key;
   json_t *elem;
   int rc = 0;
-  json_object_foreach (v, key, elem)
-    keys[i++] = key;
+  json_object_foreach (v, key, elem) keys[i++] = key;
   qsort (keys, count, sizeof (char *), strcmp_p);
   for (i = 0; i < count && rc == 0; i++)
     {
@@ -512,7 +510,7 @@ range_values (gt_exec *x, gt_node *n, json_t *v, size_t mark)
     {
       if (n->pipe->n_decl > 1)
         return xerr (x, n->pipe, "can't use %lld to iterate over more than one variable",
-                     (long long) json_integer_value (v));
+                     (long long)json_integer_value (v));
       for (json_int_t i = 0; i < json_integer_value (v) && rc == 0; i++)
         {
           json_t *e = json_integer (i);
@@ -566,7 +564,7 @@ walk_template (gt_exec *x, json_t *dot, gt_node *n)
   const char *saved_name = x->name;
   int rc;
   if (list == NULL)
-    return xerr (x, n, "template: no template %s associated with template %s", n->text, x->name);
+    return xerr (x, n, "template \"%s\" not defined", n->text);
   if (x->depth >= MAX_DEPTH)
     return xerr (x, n, "exceeded maximum template depth (%d)", MAX_DEPTH);
   if (n->pipe && eval_pipe (x, dot, n->pipe, &v) < 0)

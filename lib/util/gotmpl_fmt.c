@@ -73,7 +73,7 @@ gt_shortest (double d, char *digits, size_t size, int *exp10)
   e = strchr (buf, 'e');
   *exp10 = atoi (e + 1);
   for (char *p = buf; p < e && n + 1 < size; p++)
-    if (isdigit ((unsigned char) *p))
+    if (isdigit ((unsigned char)*p))
       digits[n++] = *p;
   while (n > 1 && digits[n - 1] == '0')
     n--;
@@ -151,7 +151,7 @@ void
 gt_fmt_quote (gt_buf *b, const char *s, size_t n)
 {
   static const char from[] = "\a\b\f\n\r\t\v\\\"", to[] = "abfnrtv\\\"";
-  const unsigned char *u = (const unsigned char *) s;
+  const unsigned char *u = (const unsigned char *)s;
   gt_buf_addc (b, '"');
   for (size_t i = 0; i < n;)
     {
@@ -178,7 +178,7 @@ gt_fmt_quote (gt_buf *b, const char *s, size_t n)
 static int
 key_cmp (const void *a, const void *b)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Sorted keys of an object (Go prints maps sorted). */
@@ -189,8 +189,7 @@ sorted_keys (json_t *o, size_t *count)
   const char *k;
   json_t *v;
   size_t n = 0;
-  json_object_foreach (o, k, v)
-    keys[n++] = k;
+  json_object_foreach (o, k, v) keys[n++] = k;
   qsort (keys, n, sizeof (char *), key_cmp);
   *count = n;
   return keys;
@@ -253,7 +252,7 @@ rune_count (const char *s, size_t n)
 {
   size_t c = 0;
   for (size_t i = 0; i < n; i++)
-    c += ((unsigned char) s[i] & 0xc0) != 0x80;
+    c += ((unsigned char)s[i] & 0xc0) != 0x80;
   return c;
 }
 
@@ -262,7 +261,7 @@ static void
 pad (gt_buf *b, const spec *sp, const char *piece, size_t n, bool numeric)
 {
   size_t w = rune_count (piece, n);
-  size_t fill = sp->width > 0 && (size_t) sp->width > w ? sp->width - w : 0;
+  size_t fill = sp->width > 0 && (size_t)sp->width > w ? sp->width - w : 0;
   if (sp->minus)
     {
       gt_buf_add (b, piece, n);
@@ -319,7 +318,7 @@ static void
 fmt_int (gt_buf *b, const spec *sp, long long i)
 {
   gt_buf t = { 0 };
-  unsigned long long u = i < 0 ? -(unsigned long long) i : (unsigned long long) i;
+  unsigned long long u = i < 0 ? -(unsigned long long)i : (unsigned long long)i;
   const char *sign = i < 0 ? "-" : sp->plus ? "+" : sp->space ? " " : "";
   char digits[72];
   int n = 0;
@@ -383,7 +382,7 @@ fmt_string (gt_buf *b, const spec *sp, const char *s, size_t n)
     {
       size_t runes = 0, i = 0;
       for (; i < n; i++)
-        if (((unsigned char) s[i] & 0xc0) != 0x80 && runes++ == (size_t) sp->prec)
+        if (((unsigned char)s[i] & 0xc0) != 0x80 && runes++ == (size_t)sp->prec)
           break;
       n = i;
     }
@@ -391,7 +390,7 @@ fmt_string (gt_buf *b, const spec *sp, const char *s, size_t n)
     gt_fmt_quote (&t, s, n);
   else if (sp->verb == 'x' || sp->verb == 'X')
     for (size_t i = 0; i < n; i++)
-      gt_buf_addf (&t, sp->verb == 'x' ? "%02x" : "%02X", (unsigned char) s[i]);
+      gt_buf_addf (&t, sp->verb == 'x' ? "%02x" : "%02X", (unsigned char)s[i]);
   else
     gt_buf_add (&t, s, n);
   pad (b, sp, t.s ? t.s : "", t.len, false);
@@ -419,11 +418,11 @@ fmt_one (gt_buf *b, const spec *sp, json_t *v)
       return fmt_int (b, &s2, json_integer_value (v));
     }
   if (json_is_integer (v) && strchr ("eEfFgG", verb))
-    return fmt_float (b, sp, (double) json_integer_value (v));
+    return fmt_float (b, sp, (double)json_integer_value (v));
   if (json_is_real (v) && strchr ("veEfFgG", verb))
     return fmt_float (b, sp, json_real_value (v));
   if (json_is_real (v) && verb == 'd' && gt_integral (json_real_value (v)))
-    return fmt_int (b, sp, (long long) json_real_value (v));
+    return fmt_int (b, sp, (long long)json_real_value (v));
   bad_verb (b, sp, v);
 }
 
@@ -437,11 +436,21 @@ parse_spec (const char *f, size_t flen, size_t *i, spec *sp, json_t **args, size
   for (; *i < flen && strchr ("-+# 0", f[*i]); (*i)++)
     switch (f[*i])
       {
-      case '-': sp->minus = true; break;
-      case '+': sp->plus = true; break;
-      case '#': sp->sharp = true; break;
-      case ' ': sp->space = true; break;
-      default: sp->zero = !sp->minus; break;
+      case '-':
+        sp->minus = true;
+        break;
+      case '+':
+        sp->plus = true;
+        break;
+      case '#':
+        sp->sharp = true;
+        break;
+      case ' ':
+        sp->space = true;
+        break;
+      default:
+        sp->zero = !sp->minus;
+        break;
       }
   for (int part = 0; part < 2; part++)
     {
@@ -457,12 +466,12 @@ parse_spec (const char *f, size_t flen, size_t *i, spec *sp, json_t **args, size
         {
           (*i)++;
           if (*argi < n && json_is_integer (args[*argi]))
-            *dst = (int) json_integer_value (args[(*argi)++]);
+            *dst = (int)json_integer_value (args[(*argi)++]);
           if (part == 0 && sp->width < 0 && sp->width != -1)
             sp->minus = true, sp->width = -sp->width;
           continue;
         }
-      for (; *i < flen && isdigit ((unsigned char) f[*i]); (*i)++)
+      for (; *i < flen && isdigit ((unsigned char)f[*i]); (*i)++)
         *dst = (*dst < 0 ? 0 : *dst) * 10 + (f[*i] - '0');
     }
 }

@@ -27,7 +27,7 @@ want_int (json_t *v, long long *i, nook_err *err)
   if (json_is_integer (v))
     *i = json_integer_value (v);
   else if (json_is_real (v) && gt_integral (json_real_value (v)))
-    *i = (long long) json_real_value (v);
+    *i = (long long)json_real_value (v);
   else
     return nook_error_input (err, "wrong type for value; expected int; got %s", gt_type_name (v));
   return 0;
@@ -150,14 +150,14 @@ fn_ne (json_t **a, size_t n, json_t **out, nook_err *err)
   return 0;
 }
 
-#define ORDERED(name, op)                                                                                 \
-  static int fn_##name (json_t **a, size_t n, json_t **out, nook_err *err)                                \
-  {                                                                                                       \
-    int res;                                                                                              \
-    if (compare (a[0], a[1], true, &res, err) < 0)                                                        \
-      return -1;                                                                                          \
-    *out = json_boolean (res op 0);                                                                       \
-    return 0;                                                                                             \
+#define ORDERED(name, op)                                                                                              \
+  static int fn_##name (json_t **a, size_t n, json_t **out, nook_err *err)                                             \
+  {                                                                                                                    \
+    int res;                                                                                                           \
+    if (compare (a[0], a[1], true, &res, err) < 0)                                                                     \
+      return -1;                                                                                                       \
+    *out = json_boolean (res op 0);                                                                                    \
+    return 0;                                                                                                          \
   }
 ORDERED (lt, <)
 ORDERED (le, <=)
@@ -197,9 +197,7 @@ missing_key (json_t *obj)
 {
   const char *k;
   json_t *v;
-  json_object_foreach (obj, k, v)
-    if (!json_is_string (v))
-      return NULL;
+  json_object_foreach (obj, k, v) if (!json_is_string (v)) return NULL;
   return json_string ("");
 }
 
@@ -226,12 +224,12 @@ index_one (json_t *item, json_t *key, json_t **out, nook_err *err)
   if (!json_is_integer (key))
     return nook_error_input (err, "cannot index slice/array with type %s", gt_type_name (key));
   i = json_integer_value (key);
-  if (i < 0 || (size_t) i >= (json_is_array (item) ? json_array_size (item) : json_string_length (item)))
+  if (i < 0 || (size_t)i >= (json_is_array (item) ? json_array_size (item) : json_string_length (item)))
     return nook_error_input (err, "index out of range: %lld", i);
   if (json_is_array (item))
     *out = json_incref (json_array_get (item, i));
   else
-    *out = json_integer ((unsigned char) json_string_value (item)[i]);
+    *out = json_integer ((unsigned char)json_string_value (item)[i]);
   return 0;
 }
 
@@ -270,7 +268,7 @@ fn_slice (json_t **a, size_t n, json_t **out, nook_err *err)
     {
       if (want_int (a[i], &idx[i - 1], err) < 0)
         return -1;
-      if (idx[i - 1] < 0 || (size_t) idx[i - 1] > cap)
+      if (idx[i - 1] < 0 || (size_t)idx[i - 1] > cap)
         return nook_error_input (err, "index out of range: %lld", idx[i - 1]);
     }
   if (idx[0] > idx[1])
@@ -371,28 +369,28 @@ json_encode (gt_buf *b, json_t *v)
     case JSON_OBJECT:
       gt_buf_addc (b, '{');
       json_object_foreach (v, k, e)
-        {
-          gt_buf_adds (b, first ? "" : ",");
-          first = false;
-          json_str (b, k, strlen (k));
-          gt_buf_addc (b, ':');
-          json_encode (b, e);
-        }
+      {
+        gt_buf_adds (b, first ? "" : ",");
+        first = false;
+        json_str (b, k, strlen (k));
+        gt_buf_addc (b, ':');
+        json_encode (b, e);
+      }
       gt_buf_addc (b, '}');
       return;
     case JSON_ARRAY:
       gt_buf_addc (b, '[');
       json_array_foreach (v, i, e)
-        {
-          gt_buf_adds (b, i ? "," : "");
-          json_encode (b, e);
-        }
+      {
+        gt_buf_adds (b, i ? "," : "");
+        json_encode (b, e);
+      }
       gt_buf_addc (b, ']');
       return;
     case JSON_STRING:
       return json_str (b, json_string_value (v), json_string_length (v));
     case JSON_INTEGER:
-      return gt_buf_addf (b, "%lld", (long long) json_integer_value (v));
+      return gt_buf_addf (b, "%lld", (long long)json_integer_value (v));
     case JSON_REAL:
       return json_float (b, json_real_value (v));
     case JSON_TRUE:
@@ -423,7 +421,7 @@ map_chars (json_t *v, int (*f) (int), json_t **out, nook_err *err)
     return -1;
   r = xmalloc (len + 1);
   for (size_t i = 0; i < len; i++)
-    r[i] = (unsigned char) s[i] < 0x80 ? f ((unsigned char) s[i]) : s[i];
+    r[i] = (unsigned char)s[i] < 0x80 ? f ((unsigned char)s[i]) : s[i];
   *out = json_stringn_nocheck (r, len);
   free (r);
   return 0;
@@ -476,11 +474,11 @@ fn_join (json_t **a, size_t n, json_t **out, nook_err *err)
     return nook_error_input (err, "wrong type for value; expected []string; got %s", gt_type_name (a[0]));
   gt_buf_add (&b, "", 0);
   json_array_foreach (a[0], i, e)
-    {
-      if (i)
-        gt_buf_add (&b, sep, seplen);
-      gt_fmt_value (&b, json_is_null (e) ? NULL : e);
-    }
+  {
+    if (i)
+      gt_buf_add (&b, sep, seplen);
+    gt_fmt_value (&b, json_is_null (e) ? NULL : e);
+  }
   return ret_buf (&b, out, err);
 }
 
@@ -498,7 +496,7 @@ fn_split (json_t **a, size_t n, json_t **out, nook_err *err)
       for (size_t i = 0; i < len;)
         {
           size_t j = i + 1;
-          while (j < len && ((unsigned char) s[j] & 0xc0) == 0x80)
+          while (j < len && ((unsigned char)s[j] & 0xc0) == 0x80)
             j++;
           json_array_append_new (*out, json_stringn_nocheck (s + i, j - i));
           i = j;
@@ -526,7 +524,7 @@ fn_truncate (json_t **a, size_t n, json_t **out, nook_err *err)
     return -1;
   if (max < 0)
     return nook_error_input (err, "slice bounds out of range [:%lld]", max);
-  *out = json_stringn_nocheck (s, (size_t) max < len ? (size_t) max : len);
+  *out = json_stringn_nocheck (s, (size_t)max < len ? (size_t)max : len);
   return 0;
 }
 
@@ -560,13 +558,26 @@ fn_html (json_t **a, size_t n, json_t **out, nook_err *err)
   for (size_t i = 0; i < in.len; i++)
     switch (in.s[i])
       {
-      case '<': gt_buf_adds (&b, "&lt;"); break;
-      case '>': gt_buf_adds (&b, "&gt;"); break;
-      case '&': gt_buf_adds (&b, "&amp;"); break;
-      case '\'': gt_buf_adds (&b, "&#39;"); break;
-      case '"': gt_buf_adds (&b, "&#34;"); break;
-      case '\0': gt_buf_adds (&b, "\xef\xbf\xbd"); break;
-      default: gt_buf_addc (&b, in.s[i]);
+      case '<':
+        gt_buf_adds (&b, "&lt;");
+        break;
+      case '>':
+        gt_buf_adds (&b, "&gt;");
+        break;
+      case '&':
+        gt_buf_adds (&b, "&amp;");
+        break;
+      case '\'':
+        gt_buf_adds (&b, "&#39;");
+        break;
+      case '"':
+        gt_buf_adds (&b, "&#34;");
+        break;
+      case '\0':
+        gt_buf_adds (&b, "\xef\xbf\xbd");
+        break;
+      default:
+        gt_buf_addc (&b, in.s[i]);
       }
   free (in.s);
   return ret_buf (&b, out, err);
@@ -616,15 +627,32 @@ fn_urlquery (json_t **a, size_t n, json_t **out, nook_err *err)
 }
 
 static const gt_func funcs[] = {
-  { "and", 1, -1, NULL },         { "or", 1, -1, NULL },          { "not", 1, 1, fn_not },
-  { "eq", 1, -1, fn_eq },         { "ne", 2, 2, fn_ne },          { "lt", 2, 2, fn_lt },
-  { "le", 2, 2, fn_le },          { "gt", 2, 2, fn_gt },          { "ge", 2, 2, fn_ge },
-  { "len", 1, 1, fn_len },        { "index", 1, -1, fn_index },   { "slice", 1, -1, fn_slice },
-  { "print", 0, -1, fn_print },   { "printf", 1, -1, fn_printf }, { "println", 0, -1, fn_println },
-  { "html", 0, -1, fn_html },     { "js", 0, -1, fn_js },         { "urlquery", 0, -1, fn_urlquery },
-  { "json", 1, 1, fn_json },      { "upper", 1, 1, fn_upper },    { "lower", 1, 1, fn_lower },
-  { "title", 1, 1, fn_title },    { "join", 2, 2, fn_join },      { "split", 2, 2, fn_split },
-  { "truncate", 2, 2, fn_truncate }, { "pad", 3, 3, fn_pad },
+  { "and", 1, -1, NULL },
+  { "or", 1, -1, NULL },
+  { "not", 1, 1, fn_not },
+  { "eq", 1, -1, fn_eq },
+  { "ne", 2, 2, fn_ne },
+  { "lt", 2, 2, fn_lt },
+  { "le", 2, 2, fn_le },
+  { "gt", 2, 2, fn_gt },
+  { "ge", 2, 2, fn_ge },
+  { "len", 1, 1, fn_len },
+  { "index", 1, -1, fn_index },
+  { "slice", 1, -1, fn_slice },
+  { "print", 0, -1, fn_print },
+  { "printf", 1, -1, fn_printf },
+  { "println", 0, -1, fn_println },
+  { "html", 0, -1, fn_html },
+  { "js", 0, -1, fn_js },
+  { "urlquery", 0, -1, fn_urlquery },
+  { "json", 1, 1, fn_json },
+  { "upper", 1, 1, fn_upper },
+  { "lower", 1, 1, fn_lower },
+  { "title", 1, 1, fn_title },
+  { "join", 2, 2, fn_join },
+  { "split", 2, 2, fn_split },
+  { "truncate", 2, 2, fn_truncate },
+  { "pad", 3, 3, fn_pad },
 };
 
 const gt_func *

@@ -35,16 +35,16 @@ enum gt_type
   GT_CONTINUE,
   GT_PIPE,
   GT_CMD,
-  GT_FIELD,   /* .A.B: idents */
-  GT_VAR,     /* $x.A.B: text = "$x", idents */
-  GT_CHAIN,   /* (pipe).A.B: node, idents */
+  GT_FIELD, /* .A.B: idents */
+  GT_VAR,   /* $x.A.B: text = "$x", idents */
+  GT_CHAIN, /* (pipe).A.B: node, idents */
   GT_DOT,
   GT_NIL,
-  GT_BOOL,    /* value */
-  GT_NUMBER,  /* value */
-  GT_STRING,  /* value */
-  GT_IDENT,   /* function name in text */
-  GT_ELSE,    /* parser markers only */
+  GT_BOOL,   /* value */
+  GT_NUMBER, /* value */
+  GT_STRING, /* value */
+  GT_IDENT,  /* function name in text */
+  GT_ELSE,   /* parser markers only */
   GT_END,
 };
 
@@ -58,19 +58,19 @@ typedef struct gt_nodes
 struct gt_node
 {
   enum gt_type type;
-  size_t pos, end;       /* byte range in the source, for error messages */
-  char *text;            /* TEXT (len bytes), IDENT, VAR and TEMPLATE names */
+  size_t pos, end; /* byte range in the source, for error messages */
+  char *text;      /* TEXT (len bytes), IDENT, VAR and TEMPLATE names */
   size_t len;
-  json_t *value;         /* BOOL, NUMBER, STRING */
-  char **idents;         /* FIELD, VAR, CHAIN */
+  json_t *value; /* BOOL, NUMBER, STRING */
+  char **idents; /* FIELD, VAR, CHAIN */
   size_t n_idents;
-  gt_nodes kids;         /* LIST items, PIPE commands, CMD arguments */
-  char **decl;           /* PIPE: declared or assigned variables */
+  gt_nodes kids; /* LIST items, PIPE commands, CMD arguments */
+  char **decl;   /* PIPE: declared or assigned variables */
   size_t n_decl;
-  bool assign;           /* PIPE: `=` rather than `:=` */
-  gt_node *pipe;         /* ACTION IF RANGE WITH TEMPLATE (may be NULL for TEMPLATE) */
+  bool assign;   /* PIPE: `=` rather than `:=` */
+  gt_node *pipe; /* ACTION IF RANGE WITH TEMPLATE (may be NULL for TEMPLATE) */
   gt_node *list, *else_list;
-  gt_node *node;         /* CHAIN: the parenthesized pipe */
+  gt_node *node; /* CHAIN: the parenthesized pipe */
 };
 
 typedef struct gt_define
@@ -106,16 +106,16 @@ const gt_func *gt_func_lookup (const char *name);
 /* gotmpl_fmt.c: Go's fmt over JSON values. */
 bool gt_truth (json_t *v);
 const char *gt_type_name (json_t *v);
-void gt_fmt_value (gt_buf *b, json_t *v);                       /* %v; nil is "<nil>" */
-void gt_fmt_float (gt_buf *b, double d);                        /* %v of a float64 */
-void gt_fmt_quote (gt_buf *b, const char *s, size_t n);         /* strconv.Quote */
-void gt_sprint (gt_buf *b, json_t **args, size_t n, bool ln);   /* fmt.Sprint / Sprintln */
+void gt_fmt_value (gt_buf *b, json_t *v);                     /* %v; nil is "<nil>" */
+void gt_fmt_float (gt_buf *b, double d);                      /* %v of a float64 */
+void gt_fmt_quote (gt_buf *b, const char *s, size_t n);       /* strconv.Quote */
+void gt_sprint (gt_buf *b, json_t **args, size_t n, bool ln); /* fmt.Sprint / Sprintln */
 void gt_sprintf (gt_buf *b, const char *fmt, size_t flen, json_t **args, size_t n);
 /* D holds an integer that fits a long long (no libm needed). */
 static inline bool
 gt_integral (double d)
 {
-  return d > -9e18 && d < 9e18 && d == (double) (long long) d;
+  return d > -9e18 && d < 9e18 && d == (double)(long long)d;
 }
 
 /* Shortest digits that read back as D (D finite, > 0): digits without dot, decimal exponent of the

@@ -78,10 +78,10 @@ static const struct
   const char *word;
   enum tok_type type;
 } keywords[] = {
-  { "if", T_IF },         { "else", T_ELSE },         { "end", T_END },     { "range", T_RANGE },
-  { "with", T_WITH },     { "define", T_DEFINE },     { "template", T_TEMPLATE },
-  { "block", T_BLOCK },   { "break", T_BREAK },       { "continue", T_CONTINUE },
-  { "true", T_BOOL },     { "false", T_BOOL },        { "nil", T_NIL },
+  { "if", T_IF },       { "else", T_ELSE },         { "end", T_END },           { "range", T_RANGE },
+  { "with", T_WITH },   { "define", T_DEFINE },     { "template", T_TEMPLATE }, { "block", T_BLOCK },
+  { "break", T_BREAK }, { "continue", T_CONTINUE }, { "true", T_BOOL },         { "false", T_BOOL },
+  { "nil", T_NIL },
 };
 
 /* ---- errors and positions ---- */
@@ -127,7 +127,17 @@ is_space (char c)
 static bool
 is_alnum (char c)
 {
-  return c == '_' || isalnum ((unsigned char) c) || (unsigned char) c >= 0x80;
+  return c == '_' || isalnum ((unsigned char)c) || (unsigned char)c >= 0x80;
+}
+
+/* Go's %#U: "U+007D '}'". */
+static int
+bad_char (lexer *l, const char *what)
+{
+  unsigned char c = l->s[l->i];
+  if (c >= 0x20 && c < 0x7f)
+    return LEX_ERR (l, l->i, "%s U+%04X '%c'", what, c, c);
+  return LEX_ERR (l, l->i, "%s U+%04X", what, c);
 }
 
 static void
@@ -195,9 +205,10 @@ lex_quote (lexer *l, char q, enum tok_type type)
       else if (c == q)
         break;
       else if (c == '\0' || (c == '\n' && q != '`'))
-        return LEX_ERR (l, start, q == '`' ? "unterminated raw quoted string"
-                                  : q == '"' ? "unterminated quoted string"
-                                             : "unterminated character constant");
+        return LEX_ERR (l, start,
+                        q == '`'   ? "unterminated raw quoted string"
+                        : q == '"' ? "unterminated quoted string"
+                                   : "unterminated character constant");
     }
   l->i++;
   emit (l, type, start, l->i - start);
@@ -220,14 +231,14 @@ lex_number (lexer *l)
     l->i++;
   if (s[l->i] == '0' && strchr ("xXoObB", s[l->i + 1]) && s[l->i + 1])
     l->i += 2;
-  while (isxdigit ((unsigned char) s[l->i]) || s[l->i] == '_' || s[l->i] == '.'
+  while (isxdigit ((unsigned char)s[l->i]) || s[l->i] == '_' || s[l->i] == '.'
          || ((s[l->i] == '+' || s[l->i] == '-') && (s[l->i - 1] == 'e' || s[l->i - 1] == 'E')))
     l->i++;
-  if (is_alnum (s[l->i]) || l->i == start || (l->i == start + 1 && !isdigit ((unsigned char) s[start])))
+  if (is_alnum (s[l->i]) || l->i == start || (l->i == start + 1 && !isdigit ((unsigned char)s[start])))
     {
       while (is_alnum (s[l->i]))
         l->i++;
-      return LEX_ERR (l, start, "bad number syntax: \"%.*s\"", (int) (l->i - start), s + start);
+      return LEX_ERR (l, start, "bad number syntax: \"%.*s\"", (int)(l->i - start), s + start);
     }
   emit (l, T_NUMBER, start, l->i - start);
   return 0;
@@ -241,7 +252,7 @@ lex_word (lexer *l)
   while (is_alnum (l->s[l->i]))
     l->i++;
   if (!at_terminator (l->s + l->i))
-    return LEX_ERR (l, l->i, "bad character %#x", (unsigned char) l->s[l->i]);
+    return bad_char (l, "bad character");
   for (size_t k = 0; k < sizeof (keywords) / sizeof (keywords[0]); k++)
     if (strlen (keywords[k].word) == l->i - start && memcmp (keywords[k].word, l->s + start, l->i - start) == 0)
       type = keywords[k].type;
@@ -259,7 +270,7 @@ lex_field_or_var (lexer *l, enum tok_type type)
   if (type == T_FIELD && l->i == start + 1)
     type = T_DOT;
   if (!at_terminator (l->s + l->i))
-    return LEX_ERR (l, l->i, "bad character %#x", (unsigned char) l->s[l->i]);
+    return bad_char (l, "bad character");
   emit (l, type, start, l->i - start);
   return 0;
 }
@@ -294,7 +305,7 @@ lex_punct (lexer *l, char c)
     }
   const char *k = strchr (chars, c);
   if (k == NULL || c == '\0')
-    return LEX_ERR (l, l->i, "unrecognized character in action: %#x", (unsigned char) c);
+    return bad_char (l, "unrecognized character in action:");
   if (c == '(')
     l->paren++;
   if (c == ')' && --l->paren < 0)
@@ -315,11 +326,11 @@ lex_token (lexer *l)
     return lex_quote (l, c, T_CHAR);
   if (c == '$')
     return lex_field_or_var (l, T_VAR);
-  if (c == '.' && isdigit ((unsigned char) l->s[l->i + 1]))
+  if (c == '.' && isdigit ((unsigned char)l->s[l->i + 1]))
     return lex_number (l);
   if (c == '.')
     return lex_field_or_var (l, T_FIELD);
-  if (isdigit ((unsigned char) c) || c == '+' || c == '-')
+  if (isdigit ((unsigned char)c) || c == '+' || c == '-')
     return lex_number (l);
   if (is_alnum (c))
     return lex_word (l);
@@ -499,7 +510,7 @@ unexpected (parser *p, tok *t, const char *context)
     return PERR (p, t->pos, "unexpected EOF in %s", context);
   if (t->type == T_RDELIM)
     return PERR (p, t->pos, "unexpected \"}}\" in %s", context);
-  return PERR (p, t->pos, "unexpected \"%.*s\" in %s", (int) t->len, p->src + t->pos, context);
+  return PERR (p, t->pos, "unexpected \"%.*s\" in %s", (int)t->len, p->src + t->pos, context);
 }
 
 static int
@@ -530,7 +541,7 @@ use_var (parser *p, tok *t)
   for (size_t i = p->n_vars; i-- > 0;)
     if (strlen (p->vars[i]) == t->len && memcmp (p->vars[i], p->src + t->pos, t->len) == 0)
       return 0;
-  return PERR (p, t->pos, "undefined variable \"%.*s\"", (int) t->len, p->src + t->pos);
+  return PERR (p, t->pos, "undefined variable \"%.*s\"", (int)t->len, p->src + t->pos);
 }
 
 /* ---- literals ---- */
@@ -538,10 +549,10 @@ use_var (parser *p, tok *t)
 static int
 hexval (char c)
 {
-  if (isdigit ((unsigned char) c))
+  if (isdigit ((unsigned char)c))
     return c - '0';
-  if (isxdigit ((unsigned char) c))
-    return (tolower ((unsigned char) c) - 'a') + 10;
+  if (isxdigit ((unsigned char)c))
+    return (tolower ((unsigned char)c) - 'a') + 10;
   return -1;
 }
 
@@ -550,7 +561,7 @@ put_utf8 (gt_buf *b, uint32_t r)
 {
   char u[4];
   if (r < 0x80)
-    return gt_buf_addc (b, (char) r);
+    return gt_buf_addc (b, (char)r);
   if (r < 0x800)
     {
       u[0] = 0xc0 | (r >> 6), u[1] = 0x80 | (r & 0x3f);
@@ -587,7 +598,7 @@ unescape_one (const char *s, gt_buf *b)
             return 0;
           r = r * 8 + (s[i] - '0');
         }
-      gt_buf_addc (b, (char) r);
+      gt_buf_addc (b, (char)r);
       return r > 255 ? 0 : 3;
     }
   if (digits == 0)
@@ -600,7 +611,7 @@ unescape_one (const char *s, gt_buf *b)
       r = r * 16 + h;
     }
   if (digits == 2)
-    gt_buf_addc (b, (char) r);
+    gt_buf_addc (b, (char)r);
   else if (r > 0x10ffff || (r >= 0xd800 && r < 0xe000))
     return 0;
   else
@@ -629,7 +640,7 @@ unquote (parser *p, tok *t, gt_buf *b)
         }
       used = unescape_one (s + i + 1, b);
       if (used == 0 || i + used >= n)
-        return PERR (p, t->pos, "invalid syntax: %.*s", (int) t->len, p->src + t->pos);
+        return PERR (p, t->pos, "invalid syntax: %.*s", (int)t->len, p->src + t->pos);
       i += used;
     }
   return 0;
@@ -648,7 +659,7 @@ string_node (parser *p, tok *t, gt_node **out)
   (*out)->value = json_stringn (b.s ? b.s : "", b.len);
   free (b.s);
   if ((*out)->value == NULL)
-    return PERR (p, t->pos, "invalid UTF-8 in string %.*s", (int) t->len, p->src + t->pos);
+    return PERR (p, t->pos, "invalid UTF-8 in string %.*s", (int)t->len, p->src + t->pos);
   return 0;
 }
 
@@ -663,8 +674,11 @@ char_value (parser *p, tok *t, long long *v)
   tok q = *t;
   q.type = T_STRING;
   if (unquote (p, &q, &b) < 0)
-    return -1;
-  u = (const unsigned char *) b.s;
+    {
+      free (b.s);
+      return -1;
+    }
+  u = (const unsigned char *)b.s;
   n = b.len;
   if (n == 1 || (n > 0 && u[0] < 0x80))
     *v = u[0];
@@ -673,11 +687,11 @@ char_value (parser *p, tok *t, long long *v)
   else if (n == 3 && (u[0] & 0xf0) == 0xe0)
     *v = ((u[0] & 0x0f) << 12) | ((u[1] & 0x3f) << 6) | (u[2] & 0x3f);
   else if (n == 4 && (u[0] & 0xf8) == 0xf0)
-    *v = ((long long) (u[0] & 0x07) << 18) | ((u[1] & 0x3f) << 12) | ((u[2] & 0x3f) << 6) | (u[3] & 0x3f);
+    *v = ((long long)(u[0] & 0x07) << 18) | ((u[1] & 0x3f) << 12) | ((u[2] & 0x3f) << 6) | (u[3] & 0x3f);
   else
-    rc = PERR (p, t->pos, "malformed character constant: %.*s", (int) t->len, p->src + t->pos);
+    rc = PERR (p, t->pos, "malformed character constant: %.*s", (int)t->len, p->src + t->pos);
   if (rc == 0 && (n == 0 || (u[0] < 0x80 && n != 1)))
-    rc = PERR (p, t->pos, "malformed character constant: %.*s", (int) t->len, p->src + t->pos);
+    rc = PERR (p, t->pos, "malformed character constant: %.*s", (int)t->len, p->src + t->pos);
   free (b.s);
   return rc;
 }
@@ -687,7 +701,7 @@ number_node (parser *p, tok *t, gt_node **out)
 {
   char buf[128];
   size_t j = 0;
-  long long iv;
+  long long iv = 0;
   char *end;
   bool hex;
   if (t->type == T_CHAR)
@@ -747,7 +761,7 @@ static int item_list (parser *p, gt_node **list, gt_node **term);
 static const char *
 tok_name (parser *p, tok *t, char *buf, size_t size)
 {
-  snprintf (buf, size, "%.*s", (int) t->len, p->src + t->pos);
+  snprintf (buf, size, "%.*s", (int)t->len, p->src + t->pos);
   return buf;
 }
 
@@ -828,7 +842,7 @@ operand (parser *p, gt_node **out)
     case GT_NUMBER:
     case GT_NIL:
     case GT_DOT:
-      return PERR (p, peek (p)->pos, "unexpected . after term \"%.*s\"", (int) (n->end - n->pos), p->src + n->pos);
+      return PERR (p, peek (p)->pos, "unexpected . after term \"%.*s\"", (int)(n->end - n->pos), p->src + n->pos);
     default:
       chain = new_node (p, GT_CHAIN, n->pos);
       chain->node = n;
@@ -942,7 +956,7 @@ pipeline (parser *p, const char *context, enum tok_type end, gt_node **out)
   for (;;)
     {
       tok *t = next_nonspace (p);
-      gt_node *cmd;
+      gt_node *cmd = NULL;
       if (t->type == end)
         {
           if (pipe->kids.n == 0)
@@ -955,8 +969,17 @@ pipeline (parser *p, const char *context, enum tok_type end, gt_node **out)
         }
       switch (t->type)
         {
-        case T_BOOL: case T_CHAR: case T_DOT: case T_FIELD: case T_IDENT: case T_NUMBER:
-        case T_NIL: case T_RAW: case T_STRING: case T_VAR: case T_LPAREN:
+        case T_BOOL:
+        case T_CHAR:
+        case T_DOT:
+        case T_FIELD:
+        case T_IDENT:
+        case T_NUMBER:
+        case T_NIL:
+        case T_RAW:
+        case T_STRING:
+        case T_VAR:
+        case T_LPAREN:
           backup (p);
           if (command (p, &cmd) < 0)
             return -1;
@@ -1013,7 +1036,10 @@ template_name (parser *p, const char *context, char **name)
   if (t->type != T_STRING && t->type != T_RAW)
     return unexpected (p, t, context);
   if (unquote (p, t, &b) < 0)
-    return -1;
+    {
+      free (b.s);
+      return -1;
+    }
   *name = gt_buf_steal (&b);
   return 0;
 }
@@ -1061,12 +1087,16 @@ template_control (parser *p, size_t pos, bool block, gt_node **out)
   if (next_nonspace (p)->type != T_RDELIM)
     {
       backup (p);
-      if (pipeline (p, context, T_RDELIM, &n->pipe) < 0 || expect (p, T_RDELIM, context) < 0)
+      if (pipeline (p, context, T_RDELIM, &n->pipe) < 0)
+        return -1;
+      n->end = n->pipe->end;
+      if (expect (p, T_RDELIM, context) < 0)
         return -1;
     }
   else if (block)
     return PERR (p, pos, "missing value for block clause");
-  n->end = last_end (p);
+  else
+    n->end = p->t[p->i - 1].pos;
   *out = n;
   return block ? definition_body (p, xstrdup (n->text), pos) : 0;
 }

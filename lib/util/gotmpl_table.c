@@ -16,7 +16,7 @@ nook_tmpl_is_table (const char *tmpl, const char **body)
   const char *p = tmpl;
   while (*p == ' ' || *p == '\t' || *p == '\n')
     p++;
-  if (strncmp (p, "table", 5) != 0 || (p[5] != '\0' && !isspace ((unsigned char) p[5])))
+  if (strncmp (p, "table", 5) != 0 || (p[5] != '\0' && !isspace ((unsigned char)p[5])))
     return false;
   p += 5;
   while (*p == ' ' || *p == '\t' || *p == '\n')
@@ -56,10 +56,10 @@ enum cclass
 static enum cclass
 cclass (char c)
 {
-  return islower ((unsigned char) c) ? C_LOWER
-         : isupper ((unsigned char) c) ? C_UPPER
-         : isdigit ((unsigned char) c) ? C_DIGIT
-                                       : C_OTHER;
+  return islower ((unsigned char)c)   ? C_LOWER
+         : isupper ((unsigned char)c) ? C_UPPER
+         : isdigit ((unsigned char)c) ? C_DIGIT
+                                      : C_OTHER;
 }
 
 /* fatih/camelcase.Split joined by spaces, upper-cased: "CreatedAt" -> "CREATED AT", "ImageID" ->
@@ -83,7 +83,7 @@ camel_header (gt_buf *b, const char *name)
       if (words++)
         gt_buf_addc (b, ' ');
       for (size_t i = starts[r]; i < starts[r + 1]; i++)
-        gt_buf_addc (b, toupper ((unsigned char) name[i]));
+        gt_buf_addc (b, toupper ((unsigned char)name[i]));
     }
 }
 
@@ -183,7 +183,7 @@ runes (const char *s, size_t n)
 {
   size_t c = 0;
   for (size_t i = 0; i < n; i++)
-    c += ((unsigned char) s[i] & 0xc0) != 0x80;
+    c += ((unsigned char)s[i] & 0xc0) != 0x80;
   return c;
 }
 
@@ -223,14 +223,14 @@ static void
 format (tabw *w, size_t line0, size_t line1)
 {
   size_t column = w->n_widths;
-  for (size_t this = line0; this < line1; this++)
+  for (size_t this = line0; this < line1; this ++)
     {
       size_t width = TAB_MINWIDTH;
       if (column + 1 >= w->lines[this].n)
         continue;
       write_lines (w, line0, this);
       line0 = this;
-      for (; this < line1 && column + 1 < w->lines[this].n; this++)
+      for (; this < line1 && column + 1 < w->lines[this].n; this ++)
         if (w->lines[this].cells[column].width + TAB_PADDING > width)
           width = w->lines[this].cells[column].width + TAB_PADDING;
       if (w->n_widths < sizeof (w->widths) / sizeof (w->widths[0]))

@@ -89,14 +89,14 @@ pull_ok () {
   pass "$name"
 }
 
-# assert_nook_error NAME [REGEX]: the last capture failed with exit 125 and printed "Error: ..." (matching
-# REGEX, case-insensitive ERE, when given).
+# assert_nook_error NAME [REGEX]: the last capture failed with exit 125 ($RC_WANT when set) and printed
+# "Error: ..." (matching REGEX, case-insensitive ERE, when given).
 assert_nook_error () {
-  local name=$1 re=${2:-}
+  local name=$1 re=${2:-} want=${RC_WANT:-125}
   if [ "$RC" = 0 ]; then
     fail "$name" "succeeded (exit 0), expected an error" "$OUT"
-  elif [ "$RC" != 125 ]; then
-    fail "$name" "exit status $RC, expected 125" "$ERR"
+  elif [ "$RC" != "$want" ]; then
+    fail "$name" "exit status $RC, expected $want" "$ERR"
   elif ! printf '%s\n' "$ERR" | grep -q '^Error: '; then
     fail "$name" "no 'Error: ' line on stderr" "$ERR"
   elif [ -n "$re" ] && ! printf '%s\n' "$ERR" | grep -Eiq -- "$re"; then
@@ -188,7 +188,7 @@ store_processes () {
   local p
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" = "$$" ] && continue
-    tr '\0' ' ' < "$p/cmdline" 2> /dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+    tr '\0' ' ' 2> /dev/null < "$p/cmdline" | grep -qF -- "$1" && echo "${p#/proc/}"
   done
 }
 

@@ -113,7 +113,7 @@ write_config () {
 
 # start_one NAME STORAGE
 start_one () {
-  local name=$1 storage=$2 port= try pid i
+  local name=$1 storage=$2 port='' try pid i
   if running "$name" && answers "$name"; then return 0; fi
   stop_one "$name"
   [ "$name" = registry-tls ] && tls_material
@@ -128,9 +128,9 @@ start_one () {
     write_config "$name" "$port" "$storage"
     echo "127.0.0.1:$port" > "$W/$name.addr"
     if [ "$name" = registry-fake ]; then
-      setsid python3 "$REPO/tests/images/fakereg.py" "$port" >> "$W/$name.log" 2>&1 < /dev/null &
+      setsid python3 "$REPO/tests/images/fakereg.py" "$port" >> "$W/$name.log" 2>&1 < /dev/null 9>&- 8>&- &
     else
-      setsid "$BIN" serve "$W/$name.yml" >> "$W/$name.log" 2>&1 < /dev/null &
+      setsid "$BIN" serve "$W/$name.yml" >> "$W/$name.log" 2>&1 < /dev/null 9>&- 8>&- &
     fi
     pid=$!
     echo "$pid" > "$W/$name.pid"
@@ -167,6 +167,8 @@ stop_one () {
 }
 
 cmd=${1:-}
+exec 8> "$W/registry.lock"
+flock 8
 case $cmd in
   start)
     start_one registry "$W/registry-data"

@@ -41,6 +41,9 @@ for t in skopeo umoci debootstrap docker-registry htpasswd openssl curl python3 
   }
 done
 mkdir -p "$IW/bad"
+# One seeder at a time (two `make check` runs may start together).
+exec 9> "$IW/seed.lock"
+flock 9
 
 # --- inputs -----------------------------------------------------------------------------------------------
 [ -f "$IMAGES/SHA256SUMS" ] || { log "no $IMAGES/SHA256SUMS"; exit 1; }

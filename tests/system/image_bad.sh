@@ -10,7 +10,8 @@ image_setup
 
 ESC=/tmp/nook-escape-target
 ESCAPES=("$ESC" /tmp/nook-escape-abs /tmp/nook-escape-dotdot /tmp/nook-escape-dotdot2 "$TMP/nook-escape-dotdot")
-clear_escapes () { rm -rf "${ESCAPES[@]}"; }
+clear_escapes () { rm -rf "${ESCAPES[@]}" "$ESC.precreated"; }
+trap 'clear_escapes; cleanup_suite' EXIT
 # nothing_escaped NAME: no escape path exists (or, for a pre-created target directory, it stays empty).
 nothing_escaped () {
   local p bad=
@@ -32,17 +33,19 @@ PASSWD_SUM=$(sha256sum < /etc/passwd)
 passwd_intact () {
   if [ "$(sha256sum < /etc/passwd)" = "$PASSWD_SUM" ]; then pass "$1"; else fail "$1" "/etc/passwd changed"; fi
 }
-# store_tmp_clean NAME: after a failed pull, STORE/tmp holds nothing (the failing pull cleaned up).
+# store_tmp_clean NAME BEFORE: after a failed pull, STORE/tmp holds nothing new (the failing pull cleaned up;
+# BEFORE is what it held before the pull, so one leftover is reported once).
 store_tmp_clean () {
   local left
-  left=$(ls -A "$STORE/tmp" 2> /dev/null)
+  left=$(ls -A "$STORE/tmp" 2> /dev/null | grep -vxF -f <(printf '%s\n' "$2"))
   if [ -z "$left" ]; then pass "$1"; else fail "$1" "left in $STORE/tmp: $(echo $left)"; fi
 }
 
 # bad_pull NAME REF REGEX [either]: pull REF fails (125, message matching REGEX), or with "either" may
 # also succeed; then nothing escaped, `nook images` is clean, tmp/ empty.
 bad_pull () {
-  local name=$1 ref=$2 re=$3 either=${4:-}
+  local name=$1 ref=$2 re=$3 either=${4:-} before
+  before=$(ls -A "$STORE/tmp" 2> /dev/null)
   capture nk pull --tls-verify=false "$ref"
   if [ -n "$either" ] && [ "$RC" = 0 ]; then
     pass "$name"
@@ -53,7 +56,7 @@ bad_pull () {
     assert_nook_error "$name" "$re"
     nothing_escaped "${name}_nothing_escaped"
     images_clean "${name}_no_half_image" 0
-    store_tmp_clean "${name}_tmp_clean"
+    store_tmp_clean "${name}_tmp_clean" "$before"
     check_eq "${name}_no_layer_left" 0 "$(count_layers)"
   fi
 }

@@ -150,7 +150,9 @@ start_proxy () {
   for i in $(seq 50); do grep -q ready "$TMP/proxy.out" 2> /dev/null && return 0; sleep 0.1; done
   return 1
 }
-stop_proxy () { kill -KILL "$PROXY" 2> /dev/null; wait "$PROXY" 2> /dev/null; }
+stop_proxy () { [ -n "${PROXY:-}" ] && kill -KILL "$PROXY" 2> /dev/null; wait "${PROXY:-}" 2> /dev/null; PROXY=; }
+X=img-$$-$MODE
+trap 'stop_proxy; bash "$IMG_HELPERS/registry.sh" stop-extra "$X" 2> /dev/null; rm -f "$IMG_WORK/registry-extra-$X".*; cleanup_suite' EXIT
 if start_proxy; then
   kill_pull sigkill_downloading 1.5 "$(new_store store-kill3)" "127.0.0.1:$PPORT/debian:bookworm"
 
@@ -182,13 +184,17 @@ fi
 
 # A real docker-registry instance (over the same storage) killed shortly after the pull starts: the pull
 # either finished before or fails cleanly; after a restart on the same port it completes.
-X=img-$$-$MODE
 XA=$(bash "$IMG_HELPERS/registry.sh" start-extra "$X" 2> /dev/null)
 if [ -n "$XA" ]; then
   SX=$(new_store store-regkill)
   as_mode timeout -k 5 120 "$NOOK" --root "$SX" pull --tls-verify=false "$XA/debian:bookworm" > "$TMP/rk.out" 2> "$TMP/rk.err" &
   bg=$!
-  sleep 0.15
+  # Kill the registry as soon as a layer download is in progress (a *.partial file in the store's tmp/).
+  for i in $(seq 1000); do
+    compgen -G "$SX/tmp/*.partial" > /dev/null && break
+    kill -0 "$bg" 2> /dev/null || break
+    sleep 0.005
+  done
   bash "$IMG_HELPERS/registry.sh" stop-extra "$X"
   wait "$bg"
   RC=$? OUT=$(cat "$TMP/rk.out") ERR=$(cat "$TMP/rk.err")

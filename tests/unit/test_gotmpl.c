@@ -99,7 +99,8 @@ test_trim_and_comments (void)
 static void
 test_literals (void)
 {
-  T ("{{\"a\\tb\\n\\\"q\\\"\\u00e9\\x41\"}}", "a\tb\n\"q\"\xc3\xa9" "A");
+  T ("{{\"a\\tb\\n\\\"q\\\"\\u00e9\\x41\"}}", "a\tb\n\"q\"\xc3\xa9"
+                                              "A");
   T ("{{`raw\\n`}}", "raw\\n");
   T ("{{42}} {{-7}} {{0x1F}} {{1.5}} {{2.0}} {{1e3}} {{'a'}}", "42 -7 31 1.5 2 1000 97");
   T ("{{true}} {{false}}", "true false");
@@ -153,6 +154,7 @@ test_define_template (void)
   T ("{{define \"m\"}}<{{.Source}}>{{end}}{{range .Mounts}}{{template \"m\" .}}{{end}}", "</home/u></tmp>");
   T ("{{block \"b\" .State}}{{.Status}}{{end}}", "running");
   T ("{{define \"x\"}}X{{end}}{{template \"x\"}}", "X");
+  T ("{{define \"t\"}}{{$.Pid}}/{{.Status}}{{end}}{{template \"t\" .State}}", "4242/running");
 }
 
 static void
@@ -241,7 +243,8 @@ test_exec_errors (void)
   TE ("{{\"x\" 1}}", "can't give argument to non-function \"x\"");
   TE ("{{nil}}", "nil is not a command");
   TE ("{{range .Name}}{{end}}", "range can't iterate over string");
-  TE ("{{template \"nope\"}}", "no template nope");
+  TE ("{{template \"nope\"}}", "executing \"\" at <template \"nope\">: template \"nope\" not defined");
+  TE ("{{.Name}", "bad character U+007D '}'");
   TE ("{{define \"r\"}}{{template \"r\"}}{{end}}{{template \"r\"}}", "exceeded maximum template depth");
 }
 
@@ -285,6 +288,37 @@ test_table (void)
   free (h);
 }
 
+/* The whole `nook images --format 'table {{.Repository}}\t{{.Tag}}'` flow, as a command runs it. */
+static void
+test_table_flow (void)
+{
+  const char *rows[] = { "{\"Repository\":\"docker.io/library/debian\",\"Tag\":\"12\"}",
+                         "{\"Repository\":\"quay.io/x/y\",\"Tag\":\"latest\"}" };
+  char *format = nook_tmpl_normalize ("table {{.Repository}}\\t{{.Tag}}");
+  const char *body = NULL;
+  char *text, *table;
+  nook_err err = { 0 };
+  CHECK (nook_tmpl_is_table (format, &body));
+  text = nook_tmpl_header (body);
+  CHECK (text != NULL);
+  for (size_t i = 0; text && i < 2; i++)
+    {
+      json_t *row = json_loads (rows[i], 0, NULL);
+      size_t len = strlen (text);
+      text = realloc (text, len + 2);
+      strcpy (text + len, "\n");
+      CHECK (nook_tmpl_render (body, row, &text, &err) == 0);
+      json_decref (row);
+    }
+  table = nook_tmpl_tabulate (text ? text : "");
+  CHECK_STR (table, "REPOSITORY                TAG\n"
+                    "docker.io/library/debian  12\n"
+                    "quay.io/x/y               latest");
+  free (table);
+  free (text);
+  free (format);
+}
+
 static void
 test_tabulate (void)
 {
@@ -323,5 +357,6 @@ main (void)
   RUN (test_append_output);
   RUN (test_table);
   RUN (test_tabulate);
+  RUN (test_table_flow);
   return HARNESS_END ();
 }

@@ -1,0 +1,241 @@
+/* inspect (with live state), stop, kill, rm, wait, exec, ps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/present.h"
+#include "manager/ctrstore.h"
+#include "manager/lifecycle_internal.h"
+#include "manager/monitor.h"
+#include "runtime/state.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/strutil.h"
+#include "util/syscalls.h"
+
+struct nook_runtime_ctx
+nook_mgr_runtime (const struct nook_mgr *m)
+{
+  return (struct nook_runtime_ctx){ .root = m->runroot };
+}
+
+static json_t *
+state_of (json_t *record)
+{
+  json_t *st = json_object_get (record, "State");
+  if (st == NULL)
+    {
+      st = json_object ();
+      json_object_set_new (record, "State", st);
+    }
+  return st;
+}
+
+bool
+nook_ctr_is_running (json_t *record)
+{
+  const char *s = json_string_value (json_object_get (state_of (record), "Status"));
+  return s && strcmp (s, "running") == 0;
+}
+
+static int
+exit_file_code (struct nook_mgr *m, const char *id, int *code)
+{
+  cleanup_free char *dir = nook_ctr_dir (m->store, id);
+  cleanup_free char *path = xasprintf ("%s/userdata/exit", dir);
+  cleanup_free char *text = NULL;
+  nook_err ignored;
+
+  if (nook_read_file_at (AT_FDCWD, path, &text, NULL, 64, &ignored) < 0)
+    return -1;
+  *code = atoi (text);
+  return 0;
+}
+
+/* A record that says "running" while the runtime says the process is gone: the monitor died too (or has
+ * not written yet).  Mark it exited, with the exit file's code when there is one. */
+static void
+reconcile (struct nook_mgr *m, const char *id, json_t *record)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  json_t *st = state_of (record), *rt = NULL;
+  nook_err e = { 0 };
+  int code = -1;
+  const char *status;
+
+  if (!nook_ctr_is_running (record))
+    return;
+  if (nook_container_state (&ctx, id, &rt, &e) == 0)
+    {
+      status = json_string_value (json_object_get (rt, "status"));
+      bool alive = status && (strcmp (status, "running") == 0 || strcmp (status, "created") == 0);
+      json_decref (rt);
+      if (alive)
+        return;
+    }
+  if (exit_file_code (m, id, &code) < 0)
+    code = json_integer_value (json_object_get (st, "ExitCode"));
+  json_object_set_new (st, "Status", json_string ("exited"));
+  json_object_set_new (st, "Running", json_false ());
+  json_object_set_new (st, "Pid", json_integer (0));
+  json_object_set_new (st, "ExitCode", json_integer (code));
+  if (json_object_get (st, "FinishedAt") == NULL
+      || strncmp (json_string_value (json_object_get (st, "FinishedAt")) ?: "0001", "0001", 4) == 0)
+    json_object_set_new (st, "FinishedAt", json_string_nocheck (nook_now_rfc3339 ()));
+}
+
+int
+nook_ctr_inspect (struct nook_mgr *m, const char *id, json_t **record, nook_err *err)
+{
+  if (nook_ctr_read (m->store, id, record, err) < 0)
+    return -1;
+  reconcile (m, id, *record);
+  return 0;
+}
+
+int
+nook_ctr_attach_running (struct nook_mgr *m, const char *id, json_t *record, bool interactive, int *exit_code,
+                         nook_err *err)
+{
+  json_t *nook = json_object_get (record, "Nook");
+  return nook_monitor_attach (m->runroot, id, json_is_true (json_object_get (nook, "tty")), interactive,
+                              json_string_value (json_object_get (nook, "detach_keys")), exit_code, err);
+}
+
+/* Poll until the container is no longer running (or TIMEOUT_MS passes: returns 1). */
+static int
+wait_exit (struct nook_mgr *m, const char *id, long timeout_ms, int *code, nook_err *err)
+{
+  struct timespec start, now;
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  for (;;)
+    {
+      json_t *r = NULL;
+      if (nook_ctr_inspect (m, id, &r, err) < 0)
+        return -1;
+      bool running = nook_ctr_is_running (r);
+      if (!running && code)
+        *code = (int) json_integer_value (json_object_get (state_of (r), "ExitCode"));
+      json_decref (r);
+      if (!running)
+        return 0;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (timeout_ms >= 0 && ms >= timeout_ms)
+        return 1;
+      usleep (20000);
+    }
+}
+
+int
+nook_ctr_kill (struct nook_mgr *m, const char *id, int sig, nook_err *err)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  json_t *r = NULL;
+  int ret;
+
+  if (nook_ctr_inspect (m, id, &r, err) < 0)
+    return -1;
+  if (!nook_ctr_is_running (r))
+    {
+      json_decref (r);
+      return nook_error_input (err, "can only kill running containers. %s is in state %s: container state improper",
+                               id, json_string_value (json_object_get (state_of (r), "Status")) ?: "unknown");
+    }
+  json_decref (r);
+  ret = nook_container_kill (&ctx, id, sig, false, err);
+  return ret;
+}
+
+int
+nook_ctr_stop (struct nook_mgr *m, const char *id, int timeout, nook_err *err)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  json_t *r = NULL, *nook;
+  int sig, code, w;
+
+  if (nook_ctr_inspect (m, id, &r, err) < 0)
+    return -1;
+  if (!nook_ctr_is_running (r))
+    {
+      json_decref (r);
+      return 0;
+    }
+  nook = json_object_get (r, "Nook");
+  sig = json_integer_value (json_object_get (nook, "stop_signal"));
+  if (timeout < 0)
+    timeout = json_object_get (nook, "stop_timeout") ? (int) json_integer_value (json_object_get (nook, "stop_timeout")) : 10;
+  json_decref (r);
+  nook_container_kill (&ctx, id, sig > 0 ? sig : SIGTERM, false, &(nook_err){ 0 });
+  w = wait_exit (m, id, (long) timeout * 1000, &code, err);
+  if (w < 0)
+    return -1;
+  if (w == 1)
+    {
+      if (timeout > 0)
+        nook_warn ("StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL",
+                   nook_signal_name (sig > 0 ? sig : SIGTERM) ?: "SIGTERM", id, timeout);
+      nook_container_kill (&ctx, id, SIGKILL, true, &(nook_err){ 0 });
+      if (wait_exit (m, id, 10000, &code, err) != 0)
+        return nook_error_input (err, "container %s did not stop after SIGKILL", id);
+    }
+  return 0;
+}
+
+int
+nook_ctr_remove (struct nook_mgr *m, const char *id, bool force, bool volumes, nook_err *err)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  json_t *r = NULL;
+  bool running;
+
+  if (nook_ctr_inspect (m, id, &r, err) < 0)
+    return -1;
+  running = nook_ctr_is_running (r);
+  json_decref (r);
+  if (running && !force)
+    return nook_error_input (err,
+                             "cannot remove container %s as it is running - running or paused containers cannot be "
+                             "removed without force: container state improper",
+                             id);
+  if (running && nook_ctr_stop (m, id, 0, err) < 0)
+    return -1;
+  nook_container_delete (&ctx, id, true, &(nook_err){ 0 });
+  return nook_ctr_delete (m->store, id, err);
+}
+
+int
+nook_ctr_wait (struct nook_mgr *m, const char *id, int *exit_code, nook_err *err)
+{
+  return wait_exit (m, id, -1, exit_code, err) < 0 ? -1 : 0;
+}
+
+int
+nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_opts *o, int *exit_code,
+               nook_err *err)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  struct nook_exec_opts eo = { .id = id, .args = o->command, .env = o->env, .cwd = o->workdir, .user = o->user,
+                               .tty = o->tty, .detach = o->detach };
+  static char *all_caps[] = { "ALL", NULL };
+  json_t *r = NULL;
+  bool running;
+
+  if (nook_ctr_inspect (m, id, &r, err) < 0)
+    return -1;
+  running = nook_ctr_is_running (r);
+  json_decref (r);
+  if (!running)
+    return nook_error_input (err, "can only create exec sessions on running containers: container state improper");
+  if (o->privileged)
+    eo.caps = all_caps;
+  return nook_container_exec (&ctx, &eo, exit_code, err);
+}
