@@ -41,3 +41,13 @@ install -m 0644 "$D/config.json" "$D/bundle/config.json"
 
 echo "== nook-runtime run, as $U (uid $UID_)"
 as_user "$D/nook-runtime" run -b "$D/bundle" "demo-$$" < /dev/null
+
+echo "== local registry (Debian's docker-registry on 127.0.0.1) seeded with images built from ../shared/images"
+bash tests/images/seed.sh > /dev/null
+REG=$(cat tests/.work/registry.addr)
+echo "== nook pull $REG/alpine:3.20, as $U"
+as_user "$D/nook" pull --tls-verify=false "$REG/alpine:3.20"
+echo "== nook run --rm $REG/alpine:3.20, as $U"
+as_user "$D/nook" run --rm "$REG/alpine:3.20" \
+  sh -c 'echo "id: $(id)"; echo uid_map:; cat /proc/self/uid_map; su nobody -s /bin/sh -c "echo as nobody: \$(id)"; grep PRETTY /etc/os-release' < /dev/null
+as_user "$D/nook" rmi "$REG/alpine:3.20" > /dev/null

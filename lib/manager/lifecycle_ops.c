@@ -11,6 +11,7 @@
 
 #include "image/present.h"
 #include "manager/ctrstore.h"
+#include "manager/ctr_volumes.h"
 #include "manager/lifecycle_internal.h"
 #include "manager/monitor.h"
 #include "runtime/state.h"
@@ -197,19 +198,29 @@ nook_ctr_remove (struct nook_mgr *m, const char *id, bool force, bool volumes, n
   json_t *r = NULL;
   bool running;
 
+  int ret = -1;
+
   if (nook_ctr_inspect (m, id, &r, err) < 0)
     return -1;
   running = nook_ctr_is_running (r);
-  json_decref (r);
   if (running && !force)
-    return nook_error_input (err,
-                             "cannot remove container %s as it is running - running or paused containers cannot be "
-                             "removed without force: container state improper",
-                             id);
+    {
+      json_decref (r);
+      return nook_error_input (err,
+                               "cannot remove container %s as it is running - running or paused containers cannot be "
+                               "removed without force: container state improper",
+                               id);
+    }
   if (running && nook_ctr_stop (m, id, 0, err) < 0)
-    return -1;
+    goto out;
   nook_container_delete (&ctx, id, true, &(nook_err){ 0 });
-  return nook_ctr_delete (m->store, id, err);
+  if (nook_ctr_delete (m->store, id, err) < 0)
+    goto out;
+  /* -v (and --rm): the anonymous volumes go with the container; named volumes stay */
+  ret = volumes ? nook_ctr_remove_anon_volumes (m->store, r, err) : 0;
+out:
+  json_decref (r);
+  return ret;
 }
 
 int

@@ -286,7 +286,14 @@ process_json (struct sg *g)
     json_object_set (user, "additionalGids", g->gids);
   json_object_set_new (p, "terminal", json_boolean (g->o->tty));
   json_object_set_new (p, "user", user);
-  json_object_set (p, "args", g->args);
+  if (g->o->init)
+    {
+      json_t *args = json_pack ("[s,s]", SG_INIT_PATH, "--");
+      json_array_extend (args, g->args);
+      json_object_set_new (p, "args", args);
+    }
+  else
+    json_object_set (p, "args", g->args);
   json_object_set (p, "env", g->env);
   json_object_set_new (p, "cwd", json_string (g->cwd));
   json_object_set_new (p, "capabilities", sg_caps_json (g));
@@ -348,7 +355,7 @@ sg_free (struct sg *g)
 {
   json_t *js[] = { g->entrypoint, g->cmd, g->args, g->env, g->gids, g->mask_extra, g->unmask, g->cap_add,
                    g->cap_drop, g->rlimits, g->ulimits_rec, g->mounts, g->rec_mounts, g->binds, g->tmpfs_rec,
-                   g->volumes_cfg };
+                   g->volumes_cfg, g->anon_volumes };
   for (size_t i = 0; i < sizeof (js) / sizeof (js[0]); i++)
     json_decref (js[i]);
   free (g->hostname);
@@ -380,6 +387,7 @@ sg_init (struct sg *g, const struct nook_specgen_in *in)
   g->binds = json_array ();
   g->tmpfs_rec = json_object ();
   g->volumes_cfg = json_object ();
+  g->anon_volumes = json_array ();
 }
 
 static int

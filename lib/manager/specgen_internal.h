@@ -12,6 +12,7 @@
 #define SG_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SG_DEFAULT_SHM (64 * 1024 * 1024)
 #define SG_MAX_IDMAP 3
+#define SG_INIT_PATH "/run/nook-init" /* --init: the init binary, parent of the entrypoint */
 
 /* Namespace modes of --pid/--ipc/--uts/--cgroupns/--network. */
 enum sg_ns_mode
@@ -76,6 +77,7 @@ struct sg
   json_t *binds;                /* HostConfig.Binds */
   json_t *tmpfs_rec;            /* HostConfig.Tmpfs */
   json_t *volumes_cfg;          /* Config.Volumes */
+  json_t *anon_volumes;         /* names of the anonymous volumes created (record Nook.anonymous_volumes) */
   char *image_name;
 };
 

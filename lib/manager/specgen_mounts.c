@@ -1,7 +1,9 @@
 /* The spec's mounts: podman's defaults (/proc, /dev, /dev/pts, /dev/mqueue, /sys, /sys/fs/cgroup, /dev/shm,
  * the generated /etc files, /run/.containerenv), then the user's, which replace a default with the same
  * destination; sorted by depth (stable) so parents are mounted before their children. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -195,6 +197,39 @@ user_mounts (struct sg *g, json_t *user, nook_err *err)
   return sg_image_volumes (g, user, err);
 }
 
+/* --init: a static init binary (catatonit, else tini-static), resolved to its real path. */
+static char *
+init_binary (nook_err *err)
+{
+  static const char *const paths[] = { "/usr/libexec/podman/catatonit", "/usr/bin/catatonit",
+                                       "/usr/bin/tini-static", "/usr/local/bin/catatonit", NULL };
+
+  for (size_t i = 0; paths[i] != NULL; i++)
+    {
+      char *real = realpath (paths[i], NULL);
+      if (real != NULL && access (real, X_OK) == 0)
+        return real;
+      free (real);
+    }
+  nook_error_input (err, "--init: no init binary found: install catatonit or tini");
+  err->code = ENOENT;
+  return NULL;
+}
+
+/* The init binary read-only at SG_INIT_PATH (process.args get it prepended by specgen.c). */
+static int
+init_mount (struct sg *g, json_t *m, nook_err *err)
+{
+  cleanup_free char *bin = NULL;
+
+  if (!g->o->init)
+    return 0;
+  if ((bin = init_binary (err)) == NULL)
+    return -1;
+  add (m, SG_INIT_PATH, "bind", bin, "bind,ro,rprivate");
+  return 0;
+}
+
 int
 sg_mounts (struct sg *g, nook_err *err)
 {
@@ -203,7 +238,9 @@ sg_mounts (struct sg *g, nook_err *err)
   int ret;
 
   default_mounts (g, defs);
-  ret = user_mounts (g, user, err);
+  ret = init_mount (g, defs, err);
+  if (ret == 0)
+    ret = user_mounts (g, user, err);
   if (ret == 0)
     {
       json_array_foreach (defs, i, m)

@@ -86,6 +86,7 @@ hostconfig_json (struct sg *g)
   json_object_set (h, "CapAdd", g->cap_add);
   json_object_set (h, "CapDrop", g->cap_drop);
   json_object_set_new (h, "Privileged", json_boolean (o->privileged));
+  json_object_set_new (h, "Init", json_boolean (o->init));
   json_object_set_new (h, "ReadonlyRootfs", json_boolean (o->read_only));
   json_object_set_new (h, "SecurityOpt", sg_strv_json (o->security_opts));
   json_object_set_new (h, "UsernsMode", json_string (o->userns ? o->userns : ""));
@@ -110,10 +111,10 @@ nook_json (struct sg *g)
   const struct nook_run_opts *o = g->o;
   json_t *layers = sg_strv_json (g->in->image ? g->in->image->layers : NULL);
 
-  return json_pack ("{s:o,s:b,s:b,s:b,s:i,s:i,s:s}", "layers", layers, "tty", o->tty, "interactive", o->interactive,
-                    "rm", o->rm, "stop_signal", g->stop_signal, "stop_timeout",
+  return json_pack ("{s:o,s:b,s:b,s:b,s:i,s:i,s:s,s:O}", "layers", layers, "tty", o->tty, "interactive",
+                    o->interactive, "rm", o->rm, "stop_signal", g->stop_signal, "stop_timeout",
                     o->stop_timeout >= 0 ? o->stop_timeout : 10, "detach_keys",
-                    o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q");
+                    o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", "anonymous_volumes", g->anon_volumes);
 }
 
 static json_t *

@@ -277,6 +277,8 @@ volume_or_bind (struct sg *g, json_t *user, const char *src, const char *dst, st
     }
   else if ((host = volume_dir (g, src, &name, flag, err)) == NULL)
     return -1;
+  if (!is_bind && src == NULL)
+    json_array_append_new (g->anon_volumes, json_string (name));
   vopts_finish (v, host, false);
   cleanup_free char *opts = opts_joined (v->list);
   bind = xasprintf ("%s:%s:%s", is_bind ? host : name, dst, opts);
