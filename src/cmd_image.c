@@ -8,6 +8,9 @@
 #include "image/present.h"
 #include "image/pull.h"
 #include "manager.h"
+#include "manager/ctr_images.h"
+#include "manager/lifecycle.h"
+#include "util/cleanup.h"
 #include "util/strutil.h"
 
 enum
@@ -153,8 +156,26 @@ cmd_images (struct mgr *m, int argc, char **argv)
   return ret;
 }
 
+/* Containers created from IMG: without FORCE an error (podman's), with FORCE they are removed first. */
 static int
-remove_one (struct nook_store *s, const char *name, bool force, nook_err *err)
+guard_in_use (struct mgr *m, struct nook_store *s, const struct nook_image *img, bool force, nook_err *err)
+{
+  struct nook_mgr nm = { .store = s, .runroot = m->runroot_resolved };
+  cleanup_strv char **users = NULL;
+
+  if (nook_ctr_users_of_image (s, img->id, &users, err) < 0)
+    return -1;
+  if (users[0] != NULL && !force)
+    return nook_err_image_in_use (err, users[0]);
+  for (size_t i = 0; users[i] != NULL; i++)
+    if (nook_ctr_remove (&nm, users[i], true, false, err) < 0)
+      return nook_error_prefix (err, "remove container %s using image %.12s", users[i], img->id);
+  return 0;
+}
+
+/* FORCE_TAGS: remove by ID an image with several names; FORCE_CTRS: remove the containers using it. */
+static int
+remove_one (struct mgr *m, struct nook_store *s, const char *name, bool force_tags, bool force_ctrs, nook_err *err)
 {
   struct nook_image *img = NULL;
   bool removed = false, by_id;
@@ -163,10 +184,16 @@ remove_one (struct nook_store *s, const char *name, bool force, nook_err *err)
   if (nook_store_image_find (s, name, &img, err) < 0)
     return -1;
   by_id = str_has_prefix (img->id, strncmp (name, "sha256:", 7) == 0 ? name + 7 : name);
-  if (by_id && strv_len (img->names) > 1 && !force)
+  if (by_id && strv_len (img->names) > 1 && !force_tags)
     {
       nook_error_input (err, "unable to delete image \"%s\" by ID with more than one tag (%zu): please force removal",
                         img->id, strv_len (img->names));
+      nook_image_free (img);
+      return -1;
+    }
+  /* only a removal that deletes the image (not one of several names) is guarded */
+  if ((by_id || strv_len (img->names) <= 1) && guard_in_use (m, s, img, force_ctrs, err) < 0)
+    {
       nook_image_free (img);
       return -1;
     }
@@ -212,19 +239,22 @@ cmd_rmi (struct mgr *m, int argc, char **argv)
       if (nook_store_images (s, &v, &n, &err) < 0)
         return mgr_fail (&err);
       for (size_t i = 0; i < n; i++)
-        if (remove_one (s, v[i]->id, true, &err) < 0)
-          ret = mgr_fail (&err);
+        if (remove_one (m, s, v[i]->id, true, force, &err) < 0)
+          {
+            mgr_fail (&err);
+            ret = err.code == EBUSY ? 2 : NOOK_EXIT_ERROR;
+          }
       nook_images_free (v, n);
     }
   for (int i = optind; i < argc; i++)
-    if (remove_one (s, argv[i], force, &err) < 0)
+    if (remove_one (m, s, argv[i], force, force, &err) < 0)
       {
         if (ignore && err.code == ENOENT)
           continue;
-        ret = err.code == ENOENT ? 1 : NOOK_EXIT_ERROR;
+        ret = err.code == ENOENT ? 1 : err.code == EBUSY ? 2 : NOOK_EXIT_ERROR;
         mgr_fail (&err);
       }
-  if (nook_store_gc (s, NULL, &err) < 0)
+  if (nook_store_gc_containers (s, &err) < 0)
     ret = mgr_fail (&err);
   return ret;
 }
@@ -339,7 +369,7 @@ cmd_image_prune (struct mgr *m, int argc, char **argv)
     {
       bool removed = false;
       char *id = NULL;
-      if (!all && v[i]->names && v[i]->names[0])
+      if ((!all && v[i]->names && v[i]->names[0]) || nook_image_in_use (s, v[i]->id))
         continue;
       if (nook_store_image_untag_or_remove (s, v[i]->id, &removed, &id, &err) < 0)
         return mgr_fail (&err);
@@ -348,7 +378,7 @@ cmd_image_prune (struct mgr *m, int argc, char **argv)
       free (id);
     }
   nook_images_free (v, n);
-  if (nook_store_gc (s, NULL, &err) < 0)
+  if (nook_store_gc_containers (s, &err) < 0)
     return mgr_fail (&err);
   return 0;
 }

@@ -140,7 +140,7 @@ static const struct
   { NULL, "rm", cmd_rm },               { NULL, "wait", cmd_wait },             { NULL, "exec", cmd_exec },
   { NULL, "attach", cmd_attach },       { NULL, "rename", cmd_rename },         { NULL, "ps", cmd_ps },
   { NULL, "inspect", cmd_inspect },     { NULL, "logs", cmd_logs },             { NULL, "top", cmd_top },
-  { NULL, "port", cmd_port },
+  { NULL, "port", cmd_port },           { NULL, "cp", cmd_cp },                 { "container", "cp", cmd_cp },
   { "container", "run", cmd_run },      { "container", "create", cmd_create },  { "container", "start", cmd_start },
   { "container", "stop", cmd_stop },    { "container", "restart", cmd_restart }, { "container", "kill", cmd_kill },
   { "container", "rm", cmd_rm },        { "container", "wait", cmd_wait },      { "container", "exec", cmd_exec },

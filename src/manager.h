@@ -64,6 +64,7 @@ int cmd_inspect (struct mgr *m, int argc, char **argv);
 int cmd_logs (struct mgr *m, int argc, char **argv);
 int cmd_top (struct mgr *m, int argc, char **argv);
 int cmd_port (struct mgr *m, int argc, char **argv);
+int cmd_cp (struct mgr *m, int argc, char **argv);
 
 int manager_main (int argc, char **argv);
 

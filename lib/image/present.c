@@ -133,25 +133,25 @@ nook_image_inspect_json (struct nook_store *s, const struct nook_image *img, noo
       json_array_insert_new (lower, 0, json_string (p));
       free (p);
     }
-  o = json_pack ("{s:s,s:s,s:o,s:o,s:s,s:s,s:s,s:O,s:s,s:s,s:s,s:s,s:I,s:I}", "Id", img->id, "Digest", img->digest,
+  o = json_pack ("{s:s,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I,s:I}", "Id", img->id, "Digest", img->digest,
                  "RepoTags", repo_tags (img), "RepoDigests", repo_digests (img), "Parent", "", "Comment", "",
                  "Created", img->created, "Config",
-                 json_object_get (cfg, "config") ? json_object_get (cfg, "config") : json_object (), "Version", "",
+                 json_object_get (cfg, "config") ? json_incref (json_object_get (cfg, "config")) : json_object (),
+                 "Version", "",
                  "Author", "", "Architecture", img->arch, "Os", img->os, "Size", (json_int_t) img->size,
                  "VirtualSize", (json_int_t) img->size);
   if (img->variant && *img->variant)
     json_object_set_new (o, "Variant", json_string (img->variant));
   json_object_set_new (o, "GraphDriver", json_pack ("{s:s,s:{s:o}}", "Name", "overlay", "Data", "LowerDir", lower));
   json_object_set_new (o, "RootFS", json_pack ("{s:s,s:o}", "Type", "layers", "Layers", strv_json (img->layers)));
-  json_object_set (o, "Labels", json_object_get (json_object_get (cfg, "config"), "Labels")
-                                    ? json_object_get (json_object_get (cfg, "config"), "Labels")
-                                    : json_null ());
+  json_t *ccfg = json_object_get (cfg, "config");
+  json_t *labels = json_object_get (ccfg, "Labels"), *user = json_object_get (ccfg, "User");
+  json_t *history = json_object_get (cfg, "history");
+  json_object_set_new (o, "Labels", labels ? json_incref (labels) : json_null ());
   json_object_set_new (o, "Annotations", json_object ());
   json_object_set_new (o, "ManifestType", json_string (img->manifest_type));
-  json_object_set (o, "User",
-                   json_object_get (json_object_get (cfg, "config"), "User") ? json_object_get (json_object_get (cfg, "config"), "User")
-                                                                          : json_string (""));
-  json_object_set (o, "History", json_object_get (cfg, "history") ? json_object_get (cfg, "history") : json_array ());
+  json_object_set_new (o, "User", user ? json_incref (user) : json_string (""));
+  json_object_set_new (o, "History", history ? json_incref (history) : json_array ());
   json_object_set_new (o, "NamesHistory", strv_json (img->names));
   json_decref (cfg);
   return o;

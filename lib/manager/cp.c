@@ -54,7 +54,7 @@ split_side (const char *arg, char **ctr, const char **path)
   *path = arg;
   if (colon == NULL || colon == arg || memchr (arg, '/', (size_t) (colon - arg)) != NULL || arg[0] == '.')
     return;
-  *ctr = xstrndup (arg, (size_t) (colon - arg));
+  *ctr = xasprintf ("%.*s", (int) (colon - arg), arg);
   *path = colon + 1;
 }
 

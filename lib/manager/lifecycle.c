@@ -13,6 +13,7 @@
 #include "image/manifest.h"
 #include "image/pull.h"
 #include "manager/ctrstore.h"
+#include "manager/idshift.h"
 #include "manager/lifecycle_internal.h"
 #include "manager/monitor.h"
 #include "manager/specgen.h"
@@ -106,6 +107,23 @@ write_container (struct nook_mgr *m, const char *id, json_t *spec, json_t *recor
   return nook_ctr_write (m->store, id, record, err);
 }
 
+static void overlay_for (struct nook_mgr *m, const char *id, json_t *record, struct nook_overlay *ov);
+
+/* Rootless with maps other than the store's (--userns keep-id): re-own the rootfs once (idshift.h). */
+static int
+shift_ids (struct nook_mgr *m, const char *id, json_t *spec, json_t *record, nook_err *err)
+{
+  struct nook_overlay ov = { 0 };
+  cleanup_free char *dir = nook_ctr_dir (m->store, id);
+  cleanup_free char *merged = xasprintf ("%s/merged", dir);
+  int ret;
+
+  overlay_for (m, id, record, &ov);
+  ret = nook_ctr_idshift (m->store, &ov, merged, spec, err);
+  nook_overlay_free (&ov);
+  return ret;
+}
+
 int
 nook_ctr_create (struct nook_mgr *m, const struct nook_run_opts *o, char *const *argv, char **id, nook_err *err)
 {
@@ -125,7 +143,7 @@ nook_ctr_create (struct nook_mgr *m, const struct nook_run_opts *o, char *const 
   if (nook_specgen (&in, &spec, &record, err) < 0)
     goto fail;
   json_object_set_new (json_object_get (record, "Config"), "CreateCommand", strv_to_json (argv));
-  if (write_container (m, *id, spec, record, err) < 0)
+  if (write_container (m, *id, spec, record, err) < 0 || shift_ids (m, *id, spec, record, err) < 0)
     goto fail;
   ret = 0;
   goto out;
