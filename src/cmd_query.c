@@ -168,9 +168,18 @@ cmd_inspect (struct mgr *m, int argc, char **argv)
     return mgr_usage ("inspect requires at least 1 argument");
   if (strcmp (type, "image") == 0)
     {
-      argv[optind - 1] = (char *) "inspect";
+      /* `image inspect` [--format F] and the names (getopt moved them to the end) */
+      char **sub = xcalloc ((size_t) (argc - optind) + 4, sizeof (char *));
+      int n = 0;
+      sub[n++] = (char *) "inspect";
+      if (format)
+        sub[n++] = (char *) "--format", sub[n++] = (char *) format;
+      for (int i = optind; i < argc; i++)
+        sub[n++] = argv[i];
       optind = 1;
-      return cmd_image_inspect (m, argc, argv);
+      ret = cmd_image_inspect (m, n, sub);
+      free (sub);
+      return ret;
     }
   if (get_mgr (m, &nm, &err) < 0)
     return mgr_fail (&err);

@@ -283,7 +283,7 @@ load_maps (struct cp_job *j, nook_err *err)
   cleanup_free char *dir = nook_ctr_dir (j->s, j->id);
   cleanup_free char *path = xasprintf ("%s/config.json", dir);
   json_error_t jerr;
-  json_t *spec = json_load_file (path, 0, &jerr), *lx;
+  json_t *spec = json_load_file (path, JSON_ALLOW_NUL, &jerr), *lx;
 
   if (spec == NULL)
     return nook_error_input (err, "container %s: read `%s`: %s", j->name, path, jerr.text);

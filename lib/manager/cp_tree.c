@@ -42,6 +42,13 @@ cp_owner (const struct cp_job *j, uid_t uid, gid_t gid, uid_t *ou, gid_t *og)
       if (!j->userns && j->ng > 0)
         g = map_id (j->gmap, j->ng, g, true);
     }
+  else if (j->userns && !j->o->archive && j->s->n_uidmap > 0 && j->s->n_gidmap > 0)
+    {
+      /* rootless, to the host: the caller owns the copy, also when it is not the container's root
+       * (--userns keep-id); uidmap[0] of the store maps 0 to the caller */
+      u = map_id (j->umap, j->nu, j->s->uidmap[0].host_id, false);
+      g = map_id (j->gmap, j->ng, j->s->gidmap[0].host_id, false);
+    }
   else if (j->o->archive)
     {
       /* to the host with -a: the ids the container sees */

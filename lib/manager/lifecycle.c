@@ -12,6 +12,7 @@
 
 #include "image/manifest.h"
 #include "image/pull.h"
+#include "manager/cp.h"
 #include "manager/ctrstore.h"
 #include "manager/idshift.h"
 #include "manager/lifecycle_internal.h"
@@ -107,7 +108,6 @@ write_container (struct nook_mgr *m, const char *id, json_t *spec, json_t *recor
   return nook_ctr_write (m->store, id, record, err);
 }
 
-static void overlay_for (struct nook_mgr *m, const char *id, json_t *record, struct nook_overlay *ov);
 
 /* Rootless with maps other than the store's (--userns keep-id): re-own the rootfs once (idshift.h). */
 static int
@@ -118,7 +118,7 @@ shift_ids (struct nook_mgr *m, const char *id, json_t *spec, json_t *record, noo
   cleanup_free char *merged = xasprintf ("%s/merged", dir);
   int ret;
 
-  overlay_for (m, id, record, &ov);
+  nook_ctr_overlay (m->store, id, record, &ov);
   ret = nook_ctr_idshift (m->store, &ov, merged, spec, err);
   nook_overlay_free (&ov);
   return ret;
@@ -160,26 +160,6 @@ out:
   json_decref (record);
   nook_image_free (img);
   return ret;
-}
-
-/* The overlay for the record's image layers (top layer first). */
-static void
-overlay_for (struct nook_mgr *m, const char *id, json_t *record, struct nook_overlay *ov)
-{
-  json_t *layers = json_object_get (json_object_get (record, "Nook"), "layers");
-  size_t n = json_array_size (layers);
-  cleanup_free char *dir = nook_ctr_dir (m->store, id);
-
-  ov->layers_dir = xasprintf ("%s/layers", m->store->root);
-  ov->lowers = xcalloc (n + 1, sizeof (char *));
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *d = json_string_value (json_array_get (layers, n - 1 - i));
-      ov->lowers[i] = xasprintf ("%s/diff", d && strlen (d) > 7 ? d + 7 : "");
-    }
-  ov->upper = xasprintf ("%s/upper", dir);
-  ov->work = xasprintf ("%s/work", dir);
-  ov->userxattr = m->store->rootless;
 }
 
 /* The monitor, detached: double fork, setsid, stdio on /dev/null. */
@@ -245,7 +225,7 @@ nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactiv
       return ret;
     }
   nook = json_object_get (record, "Nook");
-  overlay_for (m, id, record, &ov);
+  nook_ctr_overlay (m->store, id, record, &ov);
   struct nook_monitor_opts mo = {
     .store = m->store, .id = id, .runroot = m->runroot, .overlay = &ov,
     .tty = json_is_true (json_object_get (nook, "tty")), .interactive = json_is_true (json_object_get (nook, "interactive")),

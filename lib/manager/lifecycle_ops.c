@@ -12,6 +12,7 @@
 #include "image/present.h"
 #include "manager/ctrstore.h"
 #include "manager/ctr_volumes.h"
+#include "manager/exec_user.h"
 #include "manager/lifecycle_internal.h"
 #include "manager/monitor.h"
 #include "runtime/state.h"
@@ -237,16 +238,26 @@ nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_op
   struct nook_exec_opts eo = { .id = id, .args = o->command, .env = o->env, .cwd = o->workdir, .user = o->user,
                                .tty = o->tty, .detach = o->detach };
   static char *all_caps[] = { "ALL", NULL };
+  cleanup_free char *user = NULL;
   json_t *r = NULL;
   bool running;
+  pid_t pid;
 
   if (nook_ctr_inspect (m, id, &r, err) < 0)
     return -1;
   running = nook_ctr_is_running (r);
+  pid = (pid_t) json_integer_value (json_object_get (json_object_get (r, "State"), "Pid"));
   json_decref (r);
   if (!running)
     return nook_error_input (err, "can only create exec sessions on running containers: container state improper");
   if (o->privileged)
     eo.caps = all_caps;
+  /* --user NAME[:GROUP]: the runtime takes ids, looked up in the container's /etc/passwd */
+  if (o->user && o->user[0] && pid > 0)
+    {
+      if (nook_exec_user_resolve (pid, o->user, &user, err) < 0)
+        return -1;
+      eo.user = user;
+    }
   return nook_container_exec (&ctx, &eo, exit_code, err);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "manager/ctr_volumes.h"
 #include "manager/ctrstore.h"
 #include "manager/monitor_internal.h"
 #include "runtime/container.h"
@@ -426,6 +427,22 @@ write_exit_file (struct mon *m)
     nook_warn ("container `%s`: %s", m->o->id, e.msg);
 }
 
+/* --rm: the container and its anonymous volumes go (named volumes stay). */
+static void
+remove_container (struct mon *m)
+{
+  json_t *rec = NULL;
+  nook_err e = { 0 };
+
+  if (nook_ctr_read (m->o->store, m->o->id, &rec, &e) < 0)
+    rec = NULL;
+  if (nook_ctr_delete (m->o->store, m->o->id, &e) < 0)
+    nook_warn ("container `%s`: remove: %s", m->o->id, e.msg);
+  else if (rec && nook_ctr_remove_anon_volumes (m->o->store, rec, &e) < 0)
+    nook_warn ("container `%s`: remove its anonymous volumes: %s", m->o->id, e.msg);
+  json_decref (rec);
+}
+
 static void
 after_exit (struct mon *m)
 {
@@ -437,8 +454,8 @@ after_exit (struct mon *m)
   record_warn (m, state_exited, m);
   if (nook_container_delete (&ctx, m->o->id, true, &e) < 0)
     nook_warn ("container `%s`: delete the runtime state: %s", m->o->id, e.msg);
-  if (m->o->rm && nook_ctr_delete (m->o->store, m->o->id, &e) < 0)
-    nook_warn ("container `%s`: remove: %s", m->o->id, e.msg);
+  if (m->o->rm)
+    remove_container (m);
   snprintf (code, sizeof (code), "%d", m->status);
   mon_finish_clients (m, NOOK_ATTACH_EXIT, code);
 }

@@ -35,10 +35,13 @@ check_eq bind_file_owner_host "$(host_uid 0):$(host_gid 0)" "$(stat -c %u:%g "$B
 check_eq bind_chown_owner_host "$(host_uid 1):$(host_gid 1)" "$(stat -c %u:%g "$BD/dir" 2>&1)"
 
 if [ "$MODE" = rootless ]; then
-  nrun --rm --userns keep-id "$IMG" sh -c 'id -u; id -g; id -un'
+  nrun --rm --userns keep-id "$IMG" sh -c 'id -u; id -g'
   assert_ok userns_keep_id "$TEST_UID
-$TEST_GID
-$TEST_USER"
+$TEST_GID"
+  # podman adds the user to the container's /etc/passwd (name, home, shell).
+  nrun --rm --userns keep-id "$IMG" sh -c 'id -un; grep "^$(id -un 2> /dev/null):" /etc/passwd | cut -d: -f3,6'
+  assert_ok userns_keep_id_passwd "$TEST_USER
+$TEST_UID:/home/$TEST_USER"
   nrun --rm --userns keep-id -v "$BD:/data" "$IMG" sh -c 'touch /data/bykeepid'
   check_eq keep_id_file_owner_host "$TEST_UID" "$(stat -c %u "$BD/bykeepid" 2>&1)"
 fi
@@ -52,32 +55,38 @@ nrun --rm --cap-drop CHOWN "$IMG" awk '/^CapEff/ { print $2 }' /proc/self/status
 assert_ok caps_drop_chown 00000000800405fa
 nrun --rm --cap-drop CHOWN "$IMG" sh -c 'touch /f; chown 1 /f && echo chowned || echo refused'
 assert_eq caps_drop_chown_effect refused "$(printf '%s\n' "$OUT" | tail -n 1)"
+# --privileged / --cap-add ALL: every capability the caller has (podman: the caller's bounding set as root;
+# in a user namespace, all of them).
+if [ "$MODE" = rootless ]; then ALLCAPS=$(printf '%016x' $(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1)))
+else ALLCAPS=$(host_capbnd); fi
 nrun --rm --cap-add ALL "$IMG" awk '/^CapEff/ { print $2 }' /proc/self/status
-assert_ok caps_add_all "$(host_capbnd)"
+assert_ok caps_add_all "$ALLCAPS"
 
 nrun --rm --privileged "$IMG" sh -c 'awk "/^CapEff/ { print \$2 }" /proc/self/status; grep -c " /proc/kcore " /proc/mounts; ls /sys/firmware | wc -l'
 exp_fw=$(ls /sys/firmware | wc -l)
-assert_ok privileged_caps_unmasked "$(host_capbnd)
+assert_ok privileged_caps_unmasked "$ALLCAPS
 0
 $exp_fw"
 
-nrun --rm "$IMG" sh -c 'for p in /proc/kcore /proc/keys /proc/timer_list /proc/acpi /sys/firmware; do grep -q " $p " /proc/mounts && echo "$p masked"; done; wc -c < /proc/keys; ls -A /sys/firmware | wc -l; wc -c < /proc/kcore'
-assert_ok masked_paths "/proc/kcore masked
-/proc/keys masked
-/proc/timer_list masked
-/proc/acpi masked
-/sys/firmware masked
-0
+# Only the paths this kernel has (it has no /proc/kcore, no /proc/sysrq-trigger).
+want=
+for p in /proc/kcore /proc/keys /proc/timer_list /proc/acpi /proc/latency_stats /proc/sched_debug /proc/scsi /sys/firmware; do
+  [ -e "$p" ] && want="$want$p masked
+"
+done
+nrun --rm "$IMG" sh -c 'for p in /proc/kcore /proc/keys /proc/timer_list /proc/acpi /proc/latency_stats /proc/sched_debug /proc/scsi /sys/firmware; do grep -q " $p " /proc/mounts && echo "$p masked"; done; wc -c < /proc/keys; ls -A /sys/firmware | wc -l; wc -c < /proc/timer_list'
+assert_ok masked_paths "${want}0
 0
 0"
 nrun --rm "$IMG" sh -c 'grep " /proc/sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1; echo 1 > /proc/sys/kernel/domainname && echo wrote || echo refused'
 assert_eq proc_sys_readonly "ro
 refused" "$OUT"
-nrun --rm "$IMG" sh -c 'grep -E " /proc/(sysrq-trigger|irq|bus|fs) " /proc/mounts | cut -d" " -f2,4 | cut -d, -f1 | sort'
-assert_eq proc_readonly_dirs "/proc/bus ro
-/proc/fs ro
-/proc/irq ro
-/proc/sysrq-trigger ro" "$OUT"
+want=
+for p in /proc/asound /proc/bus /proc/fs /proc/irq /proc/sysrq-trigger; do [ -e "$p" ] && want="$want$p ro
+"; done
+nrun --rm "$IMG" sh -c 'grep -E " /proc/(asound|sysrq-trigger|irq|bus|fs) " /proc/mounts | cut -d" " -f2,4 | cut -d, -f1 | sort'
+assert_eq proc_readonly_dirs "${want%
+}" "$OUT"
 
 # seccomp: the default profile refuses unshare(CLONE_NEWUSER) (EPERM); unconfined allows it.
 nrun --rm "$IMG" unshare -U true
@@ -142,15 +151,16 @@ assert_ok env_override_path /custom:/bin
 
 nrun --rm -w /tmp "$IMG" pwd
 assert_ok workdir_tmp /tmp
-nrun --rm -w /new/dir "$IMG" sh -c 'pwd; test -d /new/dir && echo exists'
-assert_ok workdir_created "/new/dir
-exists"
+# podman 4.3: 'workdir "/new/dir" does not exist on container ...', exit 126.
+nrun --rm -w /new/dir "$IMG" pwd
+if [ "$RC" != 0 ] && [[ $ERR == *"/new/dir"* ]]; then pass workdir_missing_error; else fail workdir_missing_error "rc=$RC, expected an error naming /new/dir" "$ERR"; fi
 
 nrun --rm -u nobody "$IMG" id
 assert_ok user_name "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)"
 nrun --rm -u 1000:1000 "$IMG" sh -c 'id -u; id -g'
 assert_ok user_uid_gid "1000
 1000"
+# A uid without a passwd entry: gid 0 (podman, runc's GetExecUser default).
 nrun --rm -u 123 "$IMG" sh -c 'id -u; id -g'
 assert_ok user_uid_only "123
 0"
@@ -159,6 +169,7 @@ nrun --rm -u nosuchuser "$IMG" true
 [ "$RC" = 126 ] && RC_WANT=126
 assert_nook_error user_unknown_name 'nosuchuser'
 unset RC_WANT
+chmod 0777 "$BD"
 nrun --rm -u 1000 -v "$BD:/data" "$IMG" sh -c 'touch /data/by1000 && echo ok'
 check_eq user_1000_file_owner_host "$(host_uid 1000)" "$(stat -c %u "$BD/by1000" 2>&1)"
 
@@ -192,7 +203,8 @@ nrun --rm -v "$VOL:/vol" "$IMG" sh -c 'echo persisted > /vol/f; ls -ld /vol | cu
 assert_ok volume_first drwxr-xr-x
 nrun --rm -v "$VOL:/vol" "$IMG" cat /vol/f
 assert_ok volume_persists persisted
-nrun --rm -v "$VOL:/etc/apk" "$IMG" cat /etc/apk/arch
+# A new named volume mounted over a non-empty image directory gets its content (podman's copy-up).
+nrun --rm -v "${VOL}b:/etc/apk" "$IMG" cat /etc/apk/arch
 assert_ok volume_copy_up x86_64
 
 nrun --rm --tmpfs /scratch "$IMG" sh -c 'grep " /scratch " /proc/mounts | cut -d" " -f1,3; touch /scratch/f && echo ok'
@@ -229,9 +241,8 @@ n rm -f -t 0 lab1 lab2 > /dev/null 2>&1
 nrun --rm --ulimit nofile=1024:2048 "$IMG" sh -c 'ulimit -n; ulimit -Hn'
 assert_ok ulimit_nofile "1024
 2048"
-nrun --rm --ulimit nproc=500:600 "$IMG" sh -c 'ulimit -p; ulimit -Hp'
-assert_ok ulimit_nproc "500
-600"
+nrun --rm --ulimit nproc=500:600 "$IMG" sh -c 'grep "^Max processes" /proc/self/limits | awk "{ print \$3, \$4 }"'
+assert_ok ulimit_nproc "500 600"
 
 if [ "$MODE" = root ]; then
   capture n run -d --name res --memory 64m --pids-limit 100 "$IMG" sleep 60
@@ -267,8 +278,6 @@ assert_ok network_none lo
 host_ifs=$(awk 'NR > 2 { sub(":", "", $1); print $1 }' /proc/net/dev | sort | tr '\n' ' ')
 nrun --rm --network host "$IMG" sh -c 'awk "NR > 2 { sub(\":\", \"\", \$1); print \$1 }" /proc/net/dev'
 check_eq network_host_interfaces "$host_ifs" "$(printf '%s\n' "$OUT" | sort | tr '\n' ' ')"
-nrun --rm --network host "$IMG" hostname
-check_eq network_host_hostname "$(hostname)" "$OUT"
 nrun --rm --ipc host "$IMG" readlink /proc/self/ns/ipc
 check_eq ipc_host "$(readlink /proc/self/ns/ipc)" "$OUT"
 nrun --rm --uts host "$IMG" hostname
@@ -281,8 +290,8 @@ nrun --rm "$IMG" sh -c 'exit 1'
 assert_rc exit_1 1
 nrun --rm "$IMG" sh -c 'exit 42'
 assert_rc exit_42 42
-nrun --rm "$IMG" sh -c 'kill -TERM $$'
-assert_rc exit_signal_143 143
+nrun --rm "$IMG" sh -c 'sleep 60 & sleep 0.2; kill -TERM $!; wait $!'
+assert_rc exit_status_of_child_143 143
 nrun --rm --no-such-flag "$IMG" true
 assert_nook_error exit_125_bad_flag 'no-such-flag'
 RC_WANT=126
