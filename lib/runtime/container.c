@@ -158,12 +158,6 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   spec = b->l.spec;
   if (check_terminal (spec, o, attached, err) < 0)
     return -1;
-  if (spec->seccomp)
-    {
-      if (nook_seccomp_compile (spec->seccomp, &b->l.prog, err) < 0)
-        return nook_error_prefix (err, "linux.seccomp");
-      b->l.has_prog = true;
-    }
   b->l.opts = o;
   b->l.idmap = nook_idmap_method (spec, geteuid (), getegid ());
   b->l.setgroups_allowed = b->l.idmap != NOOK_IDMAP_DIRECT_DENY && spec->namespaces[NOOK_NS_USER].enabled;
@@ -175,6 +169,12 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   b->rootfd = nook_root_open (ctx->root, err);
   if (b->rootfd < 0)
     return -1;
+  if (spec->seccomp)
+    {
+      if (nook_seccomp_compile_cached (spec->seccomp, b->rootfd, &b->l.prog, err) < 0)
+        return nook_error_prefix (err, "linux.seccomp");
+      b->l.has_prog = true;
+    }
   b->statefd = nook_state_dir_create (b->rootfd, o->id, err);
   if (b->statefd < 0)
     return -1;
