@@ -29,8 +29,8 @@ struct shift_job
   const char *merged;
   const struct nook_idmap *su, *sg; /* the store's maps (the ids we see in its namespace) */
   size_t nsu, nsg;
-  struct shift_maps cu, cg;         /* the container's */
-  void *links;                      /* tsearch tree of hard-linked inodes already shifted */
+  struct shift_maps cu, cg; /* the container's */
+  void *links;              /* tsearch tree of hard-linked inodes already shifted */
 };
 
 /* A hard-linked inode: its owner before and after (copy-up may or may not break the link). */

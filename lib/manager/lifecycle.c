@@ -206,6 +206,24 @@ read_ready (int fd, nook_err *err)
   return nook_error_input (err, "the container monitor exited before the container started");
 }
 
+/* A container that just exited: its monitor may still be draining outputs that a process left behind
+ * holds open (--pid host) before it deletes the runtime state; give it a few seconds. */
+static void
+wait_runtime_gone (struct nook_mgr *m, const char *id)
+{
+  struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+
+  for (int i = 0; i < 250; i++)
+    {
+      json_t *st = NULL;
+      nook_err ignored = { 0 };
+      if (nook_container_state (&ctx, id, &st, &ignored) < 0)
+        return;
+      json_decref (st);
+      usleep (20000);
+    }
+}
+
 int
 nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactive, int *exit_code, nook_err *err)
 {
@@ -224,6 +242,7 @@ nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactiv
       json_decref (record);
       return ret;
     }
+  wait_runtime_gone (m, id);
   nook = json_object_get (record, "Nook");
   nook_ctr_overlay (m->store, id, record, &ov);
   struct nook_monitor_opts mo = {
