@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -171,7 +172,7 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
     return -1;
   if (spec->seccomp)
     {
-      if (nook_seccomp_compile_cached (spec->seccomp, b->rootfd, &b->l.prog, err) < 0)
+      if (nook_seccomp_compile_cached (spec->seccomp, &b->l.prog, err) < 0)
         return nook_error_prefix (err, "linux.seccomp");
       b->l.has_prog = true;
     }
@@ -267,6 +268,16 @@ save_state (struct birth *b, const struct nook_create_opts *o, nook_err *err)
   st.setgroups_allowed = b->l.setgroups_allowed;
   st.annotations = ann;
   st.cgroup = b->cg ? nook_cgroup_to_json (b->cg) : NULL;
+  {
+    char path[64];
+    struct stat ns;
+    snprintf (path, sizeof (path), "/proc/%d/ns/mnt", (int) b->init);
+    if (stat (path, &ns) == 0)
+      {
+        st.mntns_dev = ns.st_dev;
+        st.mntns_ino = ns.st_ino;
+      }
+  }
   if (nook_proc_start_time (b->init, &st.start_time, err) < 0)
     ret = -1;
   else

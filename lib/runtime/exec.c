@@ -290,7 +290,7 @@ prepare (struct entry *e, const struct nook_runtime_ctx *ctx, nook_err *err)
     return nook_error_input (err, "exec -t -d needs --console-socket");
   if (e->spec->seccomp)
     {
-      if (nook_seccomp_compile_cached (e->spec->seccomp, rootfd, &e->prog, err) < 0)
+      if (nook_seccomp_compile_cached (e->spec->seccomp, &e->prog, err) < 0)
         return nook_error_prefix (err, "linux.seccomp");
       e->has_prog = true;
     }

@@ -61,6 +61,33 @@ nook_container_state (const struct nook_runtime_ctx *ctx, const char *id, json_t
   return 0;
 }
 
+/* Processes left in the container's mount namespace (its init shared our pid namespace, or died first):
+ * signal them.  Never our own mount namespace.  False when the namespace is unknown. */
+static bool
+signal_mntns (const struct nook_state *st, int sig)
+{
+  cleanup_dir DIR *d = NULL;
+  struct stat self;
+  struct dirent *de;
+
+  if (st->mntns_ino == 0 || stat ("/proc/self/ns/mnt", &self) < 0
+      || (self.st_ino == st->mntns_ino && self.st_dev == st->mntns_dev))
+    return false;
+  d = opendir ("/proc");
+  while (d && (de = readdir (d)) != NULL)
+    {
+      char path[64];
+      struct stat ns;
+      uint64_t p;
+      if (!str_to_u64 (de->d_name, INT32_MAX, &p))
+        continue;
+      snprintf (path, sizeof (path), "/proc/%s/ns/mnt", de->d_name);
+      if (stat (path, &ns) == 0 && ns.st_ino == st->mntns_ino && ns.st_dev == st->mntns_dev)
+        kill ((pid_t) p, sig);
+    }
+  return true;
+}
+
 static int
 signal_all (const struct nook_state *st, int sig, nook_err *err)
 {
@@ -73,7 +100,8 @@ signal_all (const struct nook_state *st, int sig, nook_err *err)
       || nook_cgroup_pids (cg, &pids, &n, err) < 0)
     {
       nook_cgroup_free (cg);
-      return 1; /* no cgroup: the caller signals the init (its pid namespace goes with it) */
+      /* No cgroup: every process in the container's mount namespace, else the init alone (the caller). */
+      return signal_mntns (st, sig) ? 0 : 1;
     }
   for (size_t i = 0; i < n; i++)
     if (kill (pids[i], sig) < 0 && errno != ESRCH)
@@ -153,6 +181,7 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
       if (kill_and_wait (st, err) < 0)
         goto out;
     }
+  signal_mntns (st, SIGKILL);
   if (st->cgroup && nook_cgroup_from_json (st->cgroup, &cg, err) == 0)
     {
       signal_all (st, SIGKILL, err);
@@ -212,20 +241,22 @@ nook_container_list (const struct nook_runtime_ctx *ctx, struct nook_state ***ou
 }
 
 static bool
-same_pidns (pid_t pid, const struct stat *ns)
+same_ns (pid_t pid, const char *which, const struct stat *ns)
 {
   char path[64];
   struct stat st;
-  snprintf (path, sizeof (path), "/proc/%d/ns/pid", (int) pid);
+  snprintf (path, sizeof (path), "/proc/%d/ns/%s", (int) pid, which);
   return stat (path, &st) == 0 && st.st_ino == ns->st_ino && st.st_dev == ns->st_dev;
 }
 
-/* Without a cgroup: every process in the init's pid namespace (or just the init when it shares ours). */
+/* Without a cgroup: every process in the init's pid namespace; when the container shares our pid
+ * namespace, every process in its mount namespace instead (a container always has its own). */
 static int
 pids_by_ns (const struct nook_state *st, pid_t **pids, size_t *n, nook_err *err)
 {
   char path[64];
   struct stat ns, self;
+  const char *which = "pid";
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
   pid_t *v = NULL;
@@ -234,13 +265,20 @@ pids_by_ns (const struct nook_state *st, pid_t **pids, size_t *n, nook_err *err)
   snprintf (path, sizeof (path), "/proc/%d/ns/pid", (int) st->pid);
   if (stat (path, &ns) < 0)
     return nook_error (err, errno, "stat `%s`", path);
-  if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino)
+  if (stat ("/proc/self/ns/pid", &self) == 0 && self.st_ino == ns.st_ino && self.st_dev == ns.st_dev)
     {
-      v = xmalloc (sizeof (pid_t));
-      v[cnt++] = st->pid;
-      *pids = v;
-      *n = cnt;
-      return 0;
+      which = "mnt";
+      snprintf (path, sizeof (path), "/proc/%d/ns/mnt", (int) st->pid);
+      if (stat (path, &ns) < 0)
+        return nook_error (err, errno, "stat `%s`", path);
+      if (stat ("/proc/self/ns/mnt", &self) == 0 && self.st_ino == ns.st_ino && self.st_dev == ns.st_dev)
+        {
+          v = xmalloc (sizeof (pid_t));
+          v[cnt++] = st->pid;
+          *pids = v;
+          *n = cnt;
+          return 0;
+        }
     }
   d = opendir ("/proc");
   if (d == NULL)
@@ -248,7 +286,7 @@ pids_by_ns (const struct nook_state *st, pid_t **pids, size_t *n, nook_err *err)
   while ((de = readdir (d)) != NULL)
     {
       uint64_t p;
-      if (!str_to_u64 (de->d_name, INT32_MAX, &p) || !same_pidns ((pid_t) p, &ns))
+      if (!str_to_u64 (de->d_name, INT32_MAX, &p) || !same_ns ((pid_t) p, which, &ns))
         continue;
       v = xrealloc (v, (cnt + 1) * sizeof (pid_t));
       v[cnt++] = (pid_t) p;

@@ -1,7 +1,8 @@
 /* Compiled seccomp programs cached by content.  Compiling a podman-sized profile with libseccomp takes
  * ~10 ms, more than the rest of a container start; the same profile is used again and again. The cache
- * lives in the runtime root (mode 0700, owned by the caller), keyed by the sha256 of everything that goes
- * into the program: the profile, libseccomp's version and the kernel's architecture. */
+ * is private to the caller (mode 0700): /var/cache/nook/seccomp for root, $XDG_CACHE_HOME/nook/seccomp
+ * (~/.cache/nook/seccomp) for users; entries are keyed by the sha256 of everything that goes into the
+ * program: the profile, libseccomp's version and the kernel's architecture. */
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -18,7 +19,6 @@
 #include "util/fs.h"
 #include "util/strutil.h"
 
-#define CACHE_DIR ".seccomp"
 #define MAX_PROG (1 << 20)
 
 static void
@@ -106,18 +106,39 @@ store (int dirfd, const char *name, const struct nook_seccomp_prog *p)
   nook_write_file_atomic (dirfd, name, data, n + 4, 0600, false, &ignored);
 }
 
-int
-nook_seccomp_compile_cached (const struct nook_seccomp *s, int rootfd, struct nook_seccomp_prog *out, nook_err *err)
+static char *
+cache_dir (void)
 {
+  const char *xdg = getenv ("XDG_CACHE_HOME"), *home = getenv ("HOME");
+
+  if (geteuid () == 0)
+    return xstrdup ("/var/cache/nook/seccomp");
+  if (xdg && *xdg == '/')
+    return xasprintf ("%s/nook/seccomp", xdg);
+  if (home && *home == '/')
+    return xasprintf ("%s/.cache/nook/seccomp", home);
+  return NULL;
+}
+
+int
+nook_seccomp_compile_cached (const struct nook_seccomp *s, struct nook_seccomp_prog *out, nook_err *err)
+{
+  cleanup_free char *dir = cache_dir ();
   cleanup_close int dirfd = -1;
+  nook_err ignored;
+  struct stat st;
   char key[72];
 
-  if (rootfd < 0)
+  if (dir == NULL || nook_mkdir_p (dir, 0700, &ignored) < 0)
     return nook_seccomp_compile (s, out, err);
+  dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* Only a cache that is ours and private: nobody else may plant a filter in it. */
+  if (dirfd >= 0 && (fstat (dirfd, &st) < 0 || st.st_uid != geteuid () || (st.st_mode & 0077) != 0))
+    {
+      close (dirfd);
+      dirfd = -1;
+    }
   key_of (s, key);
-  if (mkdirat (rootfd, CACHE_DIR, 0700) < 0 && errno != EEXIST)
-    return nook_seccomp_compile (s, out, err);
-  dirfd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dirfd >= 0 && load (dirfd, key + 7, out) == 0)
     return 0;
   if (nook_seccomp_compile (s, out, err) < 0)

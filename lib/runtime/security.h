@@ -23,9 +23,8 @@ struct nook_seccomp_prog
  * many kernels); unknown actions, operators, architectures or flags are errors naming them. */
 int nook_seccomp_compile (const struct nook_seccomp *s, struct nook_seccomp_prog *out, nook_err *err);
 void nook_seccomp_prog_free (struct nook_seccomp_prog *p);
-/* The same through a cache of compiled programs in ROOTFD/.seccomp (the runtime root); ROOTFD < 0: no cache. */
-int nook_seccomp_compile_cached (const struct nook_seccomp *s, int rootfd, struct nook_seccomp_prog *out,
-                                 nook_err *err);
+/* The same through the caller's private cache of compiled programs (see seccomp_cache.c). */
+int nook_seccomp_compile_cached (const struct nook_seccomp *s, struct nook_seccomp_prog *out, nook_err *err);
 int nook_seccomp_load (const struct nook_seccomp_prog *p, nook_err *err);
 
 /* In the runtime, before the container's namespaces exist: oom_score_adj (written while we are still

@@ -140,6 +140,7 @@ nook_state_save (int dirfd, const struct nook_state *st, nook_err *err)
   json_object_set_new (o, "owner", json_string (st->owner ? st->owner : ""));
   json_object_set_new (o, "rootless", json_boolean (st->rootless));
   json_object_set_new (o, "setgroups_allowed", json_boolean (st->setgroups_allowed));
+  json_object_set_new (o, "mntns", json_pack ("[I,I]", (json_int_t) st->mntns_dev, (json_int_t) st->mntns_ino));
   json_object_set (o, "annotations", st->annotations ? st->annotations : json_object ());
   if (st->cgroup)
     json_object_set (o, "cgroup", st->cgroup);
@@ -208,6 +209,8 @@ nook_state_load (int dirfd, const char *id, struct nook_state **out, nook_err *e
   st->start_time = (uint64_t) json_integer_value (json_object_get (o, "start_time"));
   st->rootless = json_is_true (json_object_get (o, "rootless"));
   st->setgroups_allowed = json_is_true (json_object_get (o, "setgroups_allowed"));
+  st->mntns_dev = (uint64_t) json_integer_value (json_array_get (json_object_get (o, "mntns"), 0));
+  st->mntns_ino = (uint64_t) json_integer_value (json_array_get (json_object_get (o, "mntns"), 1));
   st->annotations = json_incref (json_object_get (o, "annotations"));
   if (st->annotations == NULL)
     st->annotations = json_object ();

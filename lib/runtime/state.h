@@ -38,6 +38,8 @@ struct nook_state
   bool setgroups_allowed;
   json_t *annotations;  /* object */
   json_t *cgroup;       /* nook_cgroup_to_json(), or NULL */
+  uint64_t mntns_dev, mntns_ino; /* the container's mount namespace: finds its processes without a cgroup,
+                                    even after the init is gone (a shared pid namespace) */
   enum nook_status status; /* computed by nook_state_load */
 };
 
