@@ -76,6 +76,25 @@ matches (json_t *r, char **filters)
   return true;
 }
 
+/* podman's `ps --format json` has Names and Command as arrays (templates see the strings). */
+static void
+json_ps_arrays (json_t *rows)
+{
+  for (size_t i = 0; i < json_array_size (rows); i++)
+    {
+      json_t *r = json_array_get (rows, i), *names = json_array (), *cmd = json_array ();
+      json_array_append (names, json_object_get (r, "Names"));
+      json_t *argsv = json_object_get (r, "CommandArgs");
+      if (json_is_array (argsv))
+        json_array_extend (cmd, argsv);
+      else
+        json_array_append (cmd, json_object_get (r, "Command"));
+      json_object_set_new (r, "Names", names);
+      json_object_set_new (r, "Command", cmd);
+      json_object_del (r, "CommandArgs");
+    }
+}
+
 int
 cmd_ps (struct mgr *m, int argc, char **argv)
 {
@@ -126,6 +145,8 @@ cmd_ps (struct mgr *m, int argc, char **argv)
       if (matches (r, filters))
         json_array_append (keep, r);
     }
+  if (format && (strcmp (format, "json") == 0 || strcmp (format, "{{json .}}") == 0))
+    json_ps_arrays (keep);
   if (quiet)
     for (size_t i = 0; i < json_array_size (keep); i++)
       printf ("%.*s\n", notrunc ? 64 : 12, json_string_value (json_object_get (json_array_get (keep, i), "ID")));

@@ -78,8 +78,6 @@ raw_mode (struct client *c, nook_err *err)
     return nook_error (err, errno, "tcgetattr stdin");
   raw = c->saved;
   cfmakeraw (&raw);
-  /* Keep output post-processing: the container's pty already produces "\r\n". */
-  raw.c_oflag = c->saved.c_oflag;
   if (tcsetattr (STDIN_FILENO, TCSADRAIN, &raw) < 0)
     return nook_error (err, errno, "tcsetattr stdin");
   c->raw = true;

@@ -18,9 +18,11 @@
 #include "manager/lifecycle_internal.h"
 #include "manager/monitor.h"
 #include "manager/specgen.h"
+#include "runtime/cgroup.h"
 #include "runtime/overlay.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 char *
@@ -135,6 +137,10 @@ nook_ctr_create (struct nook_mgr *m, const struct nook_run_opts *o, char *const 
   *id = NULL;
   if (find_image (m, o, &img, err) < 0 || (cfg = image_config (m, img, err)) == NULL)
     goto out;
+  /* The monitor's stderr goes nowhere: say it here, as podman does. */
+  if (geteuid () != 0 && (o->memory > 0 || o->pids_limit != 0 || o->cpus > 0)
+      && nook_cgroup_detect () != NOOK_CGROUP_V2)
+    nook_warn ("Resource limits are not supported and ignored on cgroups V1 rootless systems");
   if (nook_ctr_new (m->store, o->name, img->id, img->layers, id, &name, err) < 0)
     goto out;
   dir = nook_ctr_dir (m->store, *id);

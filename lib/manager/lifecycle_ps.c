@@ -87,6 +87,11 @@ row (json_t *r)
       strcmp (state, "exited") == 0, "ExitedAt", str (st, "FinishedAt"), "StartedAt", str (st, "StartedAt"),
       "AutoRemove", json_is_true (json_object_get (json_object_get (r, "HostConfig"), "AutoRemove")), "Networks",
       "Namespaces", "IsInfra", 0, "Pod", "");
+  json_t *argv = json_array ();
+  json_array_append_new (argv, json_string (str (r, "Path")));
+  if (json_is_array (json_object_get (r, "Args")))
+    json_array_extend (argv, json_object_get (r, "Args"));
+  json_object_set_new (o, "CommandArgs", argv);
   free (cmd);
   free (since);
   free (status);

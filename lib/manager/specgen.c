@@ -362,6 +362,8 @@ sg_free (struct sg *g)
   free (g->cwd);
   free (g->user);
   free (g->home);
+  free (g->keepid_passwd);
+  free (g->keepid_group);
   free (g->seccomp_file);
   free (g->apparmor);
   free (g->selinux_label);

@@ -248,5 +248,8 @@ sg_userdata (struct sg *g, nook_err *err)
   if (write_file (dfd, "hosts", hosts, err) < 0 || write_file (dfd, "hostname", hn, err) < 0
       || write_file (dfd, "resolv.conf", resolv, err) < 0 || write_file (dfd, ".containerenv", env, err) < 0)
     return -1;
+  if ((g->keepid_passwd && write_file (dfd, "passwd", g->keepid_passwd, err) < 0)
+      || (g->keepid_group && write_file (dfd, "group", g->keepid_group, err) < 0))
+    return -1;
   return 0;
 }

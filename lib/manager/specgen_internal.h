@@ -54,6 +54,7 @@ struct sg
   char *home;                   /* from passwd; NULL when unknown */
   json_t *gids;                 /* additionalGids (array of integers) */
   bool keep_id;
+  char *keepid_passwd, *keepid_group; /* --userns keep-id: the image's files plus the caller (bind-mounted) */
 
   /* user namespace */
   bool userns;

@@ -100,6 +100,10 @@ default_mounts (struct sg *g, json_t *m)
   userdata_mount (g, m, "/etc/hostname", "hostname", "rbind,rprivate");
   userdata_mount (g, m, "/etc/resolv.conf", "resolv.conf", "rbind,rprivate");
   userdata_mount (g, m, "/run/.containerenv", ".containerenv", "rbind,rprivate,ro");
+  if (g->keepid_passwd)
+    userdata_mount (g, m, "/etc/passwd", "passwd", "rbind,rprivate");
+  if (g->keepid_group)
+    userdata_mount (g, m, "/etc/group", "group", "rbind,rprivate");
   if (g->o->read_only)
     {
       add (m, "/tmp", "tmpfs", "tmpfs", "rw,nosuid,nodev");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "manager/specgen_internal.h"
@@ -221,11 +222,17 @@ cap_last (void)
   return str_to_u64 (text, NOOK_CAP_MAX - 1, &v) ? (int) v : 40;
 }
 
+/* Every capability we can hand on: the kernel's, within our own bounding set (a root session may lack some,
+ * and asking for them would fail capset; like podman, --privileged means "all the caller has"). */
 static uint64_t
 all_caps (void)
 {
   int last = cap_last ();
-  return last >= 63 ? UINT64_MAX : (1ULL << (last + 1)) - 1;
+  uint64_t all = last >= 63 ? UINT64_MAX : (1ULL << (last + 1)) - 1;
+  for (int c = 0; c <= last && c < 64; c++)
+    if (prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 0)
+      all &= ~(1ULL << c);
+  return all;
 }
 
 /* "net_admin", "CAP_NET_ADMIN" -> number; names normalized to CAP_X for the record. */

@@ -1,6 +1,7 @@
 /* The process user (-u, image User, --group-add; names looked up in the image's /etc/passwd and
  * /etc/group, read from the layers top first) and the user namespace (--userns). */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,9 +278,34 @@ resolve_user (struct sg *g, const char *spec, const char *passwd, const char *gr
         }
     }
   else if (found)
-    member_groups (group, pw.name, g->gids);
+    {
+      /* Like podman: the user's primary group is among its supplementary groups too. */
+      if (pw.has_gid && !numeric (u, &(uint32_t){ 0 }))
+        add_gid (g->gids, pw.gid);
+      member_groups (group, pw.name, g->gids);
+    }
   free (pw.name);
   return 0;
+}
+
+/* --userns keep-id: like podman, the caller gets a passwd (and group) entry when the image has none for
+ * its ids, so `id -un`, `whoami` and $HOME work. */
+static void
+keepid_entries (struct sg *g, const char *passwd, const char *group)
+{
+  struct passwd *pw = getpwuid (getuid ());
+  struct pw probe = { 0 };
+  const char *name = pw ? pw->pw_name : "user";
+
+  if (!ent_find (passwd ? passwd : "", NULL, g->uid, pw_take, &probe))
+    g->keepid_passwd = xasprintf ("%s%s%s:*:%u:%u:%s:%s:/bin/sh\n", passwd ? passwd : "",
+                                  passwd && *passwd && passwd[strlen (passwd) - 1] != '\n' ? "\n" : "", name, g->uid,
+                                  g->gid, name, pw && pw->pw_dir ? pw->pw_dir : "/");
+  free (probe.name);
+  uint32_t gid;
+  if (!ent_find (group ? group : "", NULL, g->gid, gid_take, &gid))
+    g->keepid_group = xasprintf ("%s%s%s:x:%u:\n", group ? group : "",
+                                 group && *group && group[strlen (group) - 1] != '\n' ? "\n" : "", name, g->gid);
 }
 
 int
@@ -296,7 +322,11 @@ sg_user (struct sg *g, nook_err *err)
     g->user = xasprintf ("%u:%u", g->uid, g->gid);
   else
     g->user = xstrdup (img_user ? img_user : "");
-  if (resolve_user (g, g->user, passwd, group, err) < 0)
+  if (g->keep_id && (o->user == NULL || o->user[0] == '\0'))
+    keepid_entries (g, passwd, group);
+  if (resolve_user (g, g->user, g->keepid_passwd ? g->keepid_passwd : passwd, g->keepid_group ? g->keepid_group : group,
+                    err)
+      < 0)
     return nook_error_prefix (err, o->user && o->user[0] ? "--user" : "image user");
   for (size_t i = 0; o->group_add != NULL && o->group_add[i] != NULL; i++)
     {

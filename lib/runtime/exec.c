@@ -117,7 +117,11 @@ adjust_process (struct entry *e, nook_err *err)
     {
       if (strcasecmp (o->caps[i], "ALL") == 0)
         {
-          p->caps.bounding = p->caps.effective = p->caps.permitted = ~0ULL;
+          uint64_t all = 0;
+          for (int c = 0; c < 64; c++)
+            if (prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+              all |= 1ULL << c; /* what we may hand on (--privileged within the caller's bounding set) */
+          p->caps.bounding = p->caps.effective = p->caps.permitted = all;
           p->has_caps = true;
           continue;
         }

@@ -57,3 +57,9 @@ mgr_dir () { user_dir "$1"; }
 
 # The host's value of a capability set of this shell (for --privileged).
 host_capbnd () { awk '/^CapBnd/ { print $2 }' /proc/self/status; }
+# What --privileged / --cap-add ALL must give: as root the caller's bounding set (podman's choice; this
+# VM's sessions lack CAP_SYS_RESOURCE), in a user namespace every capability the kernel knows.
+all_caps () {
+  if [ "$MODE" = rootless ]; then printf '%016x\n' $(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1))
+  else host_capbnd; fi
+}

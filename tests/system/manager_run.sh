@@ -57,8 +57,7 @@ nrun --rm --cap-drop CHOWN "$IMG" sh -c 'touch /f; chown 1 /f && echo chowned ||
 assert_eq caps_drop_chown_effect refused "$(printf '%s\n' "$OUT" | tail -n 1)"
 # --privileged / --cap-add ALL: every capability the caller has (podman: the caller's bounding set as root;
 # in a user namespace, all of them).
-if [ "$MODE" = rootless ]; then ALLCAPS=$(printf '%016x' $(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1)))
-else ALLCAPS=$(host_capbnd); fi
+ALLCAPS=$(all_caps)
 nrun --rm --cap-add ALL "$IMG" awk '/^CapEff/ { print $2 }' /proc/self/status
 assert_ok caps_add_all "$ALLCAPS"
 
@@ -160,9 +159,9 @@ assert_ok user_name "uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)"
 nrun --rm -u 1000:1000 "$IMG" sh -c 'id -u; id -g'
 assert_ok user_uid_gid "1000
 1000"
-# A uid without a passwd entry: gid 0 (podman, runc's GetExecUser default).
-nrun --rm -u 123 "$IMG" sh -c 'id -u; id -g'
-assert_ok user_uid_only "123
+# A uid without a passwd entry (alpine has 123 = ntp): gid 0 (podman, runc's GetExecUser default).
+nrun --rm -u 4321 "$IMG" sh -c 'id -u; id -g'
+assert_ok user_uid_only "4321
 0"
 nrun --rm -u nosuchuser "$IMG" true
 # podman: "unable to find user nosuchuser" (125 or 126 depending on the version).
