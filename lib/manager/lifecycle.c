@@ -126,6 +126,26 @@ shift_ids (struct nook_mgr *m, const char *id, json_t *spec, json_t *record, noo
   return ret;
 }
 
+/* New volumes get the image's content at their destination (podman's copy-up); a destination the image
+ * does not have is simply left empty. */
+static void
+copy_up_volumes (struct nook_mgr *m, const char *id, json_t *record)
+{
+  json_t *list = json_object_get (json_object_get (record, "Nook"), "copy_up"), *e;
+  struct nook_cp_opts co = { .archive = true };
+  size_t i;
+
+  json_array_foreach (list, i, e)
+    {
+      nook_err err = { 0 };
+      cleanup_free char *src = xasprintf ("%s:%s/.", id, json_string_value (json_object_get (e, "dst")));
+      if (nook_ctr_cp (m, src, json_string_value (json_object_get (e, "path")), &co, &err) < 0 && err.code != ENOENT
+          && err.code != ENOTDIR)
+        nook_warn ("volume at %s: copying the image's content: %s", json_string_value (json_object_get (e, "dst")),
+                   err.msg);
+    }
+}
+
 int
 nook_ctr_create (struct nook_mgr *m, const struct nook_run_opts *o, char *const *argv, char **id, nook_err *err)
 {
@@ -151,6 +171,7 @@ nook_ctr_create (struct nook_mgr *m, const struct nook_run_opts *o, char *const 
   json_object_set_new (json_object_get (record, "Config"), "CreateCommand", strv_to_json (argv));
   if (write_container (m, *id, spec, record, err) < 0 || shift_ids (m, *id, spec, record, err) < 0)
     goto fail;
+  copy_up_volumes (m, *id, record);
   ret = 0;
   goto out;
 fail:

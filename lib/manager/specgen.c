@@ -355,7 +355,7 @@ sg_free (struct sg *g)
 {
   json_t *js[] = { g->entrypoint, g->cmd, g->args, g->env, g->gids, g->mask_extra, g->unmask, g->cap_add,
                    g->cap_drop, g->rlimits, g->ulimits_rec, g->mounts, g->rec_mounts, g->binds, g->tmpfs_rec,
-                   g->volumes_cfg, g->anon_volumes };
+                   g->volumes_cfg, g->anon_volumes, g->copy_up };
   for (size_t i = 0; i < sizeof (js) / sizeof (js[0]); i++)
     json_decref (js[i]);
   free (g->hostname);
@@ -390,6 +390,7 @@ sg_init (struct sg *g, const struct nook_specgen_in *in)
   g->tmpfs_rec = json_object ();
   g->volumes_cfg = json_object ();
   g->anon_volumes = json_array ();
+  g->copy_up = json_array ();
 }
 
 static int

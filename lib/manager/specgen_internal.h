@@ -78,6 +78,7 @@ struct sg
   json_t *binds;                /* HostConfig.Binds */
   json_t *tmpfs_rec;            /* HostConfig.Tmpfs */
   json_t *volumes_cfg;          /* Config.Volumes */
+  json_t *copy_up;              /* [{"dst","path"}]: new volumes that get the image's content (Nook.copy_up) */
   json_t *anon_volumes;         /* names of the anonymous volumes created (record Nook.anonymous_volumes) */
   char *image_name;
 };

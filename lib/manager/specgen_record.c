@@ -111,10 +111,11 @@ nook_json (struct sg *g)
   const struct nook_run_opts *o = g->o;
   json_t *layers = sg_strv_json (g->in->image ? g->in->image->layers : NULL);
 
-  return json_pack ("{s:o,s:b,s:b,s:b,s:i,s:i,s:s,s:O}", "layers", layers, "tty", o->tty, "interactive",
+  return json_pack ("{s:o,s:b,s:b,s:b,s:i,s:i,s:s,s:O,s:O}", "layers", layers, "tty", o->tty, "interactive",
                     o->interactive, "rm", o->rm, "stop_signal", g->stop_signal, "stop_timeout",
                     o->stop_timeout >= 0 ? o->stop_timeout : 10, "detach_keys",
-                    o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", "anonymous_volumes", g->anon_volumes);
+                    o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q", "anonymous_volumes", g->anon_volumes,
+                    "copy_up", g->copy_up);
 }
 
 static json_t *

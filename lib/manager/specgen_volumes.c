@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -275,8 +276,16 @@ volume_or_bind (struct sg *g, json_t *user, const char *src, const char *dst, st
       if (host == NULL)
         return nook_error (err, errno, "%s: statfs %s", flag, src);
     }
-  else if ((host = volume_dir (g, src, &name, flag, err)) == NULL)
-    return -1;
+  else
+    {
+      cleanup_free char *existing = src ? xasprintf ("%s/volumes/%s/_data", g->in->store->root, src) : NULL;
+      bool fresh = existing == NULL || access (existing, F_OK) < 0;
+      if ((host = volume_dir (g, src, &name, flag, err)) == NULL)
+        return -1;
+      /* podman: a new volume starts with what the image has at its destination. */
+      if (fresh)
+        json_array_append_new (g->copy_up, json_pack ("{s:s,s:s}", "dst", dst, "path", host));
+    }
   if (!is_bind && src == NULL)
     json_array_append_new (g->anon_volumes, json_string (name));
   vopts_finish (v, host, false);
