@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A misbehaving fake registry for tests/manual/registry_try.c (manual use, 127.0.0.1 only).
+"""A misbehaving fake registry (127.0.0.1 only) for tests/system/image_redirect.sh and manual runs of
+tests/manual/registry_try.c.
 
     registry_fake.py OCI_LAYOUT PORT [USER:PASS]
 
@@ -16,7 +17,7 @@ The repository name selects a misbehaviour:
     toolong      layers (> 1000 bytes) with extra bytes after the real data
     anydigest    the manifest is served for any digest
     missing      every layer 404
-    foreign      layers only through foreign URLs in the manifest (an ftp one, a 404 one, a good one)
+    foreign      layers only through foreign URLs in the manifest (a 404 one, then a good one)
     expire       the first GET of each layer answers 401 (an expired token)
     comma        challenge scope "repository:comma:pull,push" must come back verbatim
 Each request is logged on stderr as: PORT METHOD PATH auth=<none|basic|bearer> range=<...>.
@@ -174,7 +175,7 @@ class Registry(Handler):
         if repo == "foreign":
             m = json.loads(data)
             for l in m["layers"]:
-                l["urls"] = ["ftp://127.0.0.1/x", "http://127.0.0.1:%d/data?repo=foreign404&digest=%s" % (PORT + 1, l["digest"]),
+                l["urls"] = ["http://127.0.0.1:%d/data?repo=foreign404&digest=%s" % (PORT + 1, l["digest"]),
                              "http://127.0.0.1:%d/data?repo=foreign&digest=%s" % (PORT + 1, l["digest"])]
             data = json.dumps(m).encode()
             hdr["Docker-Content-Digest"] = "sha256:" + hashlib.sha256(data).hexdigest()
