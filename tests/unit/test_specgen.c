@@ -307,8 +307,8 @@ test_user (void)
     {
       struct nook_user *u = &g.parsed->process->user;
       CHECK (u->uid == 1000 && u->gid == 1000);
-      /* groups come from the upper layer's /etc/group only */
-      CHECK (u->n_additional_gids == 1 && u->additional_gids[0] == 10);
+      /* the primary group first (podman's -u NAME), then the upper layer's /etc/group only */
+      CHECK (u->n_additional_gids == 2 && u->additional_gids[0] == 1000 && u->additional_gids[1] == 10);
     }
   CHECK (has_str (jget (g.spec, "process.env"), "HOME=/home/alice"));
   CHECK_STR (jstr (g.record, "Config.User"), "alice");
