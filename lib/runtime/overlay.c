@@ -222,11 +222,13 @@ materialize (const struct nook_overlay *o, nook_err *err)
 {
   cleanup_close int up = open (o->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_close int base = open (o->layers_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int work = open (o->work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   size_t n = strv_len (o->lowers);
 
-  if (up < 0 || base < 0)
-    return nook_error (err, errno, "open `%s`", up < 0 ? o->upper : o->layers_dir);
-  if (faccessat (up, COPY_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+  if (up < 0 || base < 0 || work < 0)
+    return nook_error (err, errno, "open `%s`", up < 0 ? o->upper : base < 0 ? o->layers_dir : o->work);
+  /* The marker lives in the (otherwise unused) work directory: nothing extra shows in the container. */
+  if (faccessat (work, COPY_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return 0;
   for (size_t i = n; i-- > 0;) /* bottom layer first */
     {
@@ -236,7 +238,7 @@ materialize (const struct nook_overlay *o, nook_err *err)
       if (copy_tree (l, up, o->userxattr, err) < 0)
         return -1;
     }
-  return nook_write_file_atomic (up, COPY_MARKER, "", 0, 0600, false, err);
+  return nook_write_file_atomic (work, COPY_MARKER, "", 0, 0600, false, err);
 }
 
 int

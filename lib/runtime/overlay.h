@@ -21,8 +21,8 @@ struct nook_overlay
 
 /* Mount O on TARGET (an existing directory).  Tries overlayfs, then fuse-overlayfs, then the copy. */
 int nook_overlay_mount (const struct nook_overlay *o, const char *target, nook_err *err);
-/* The copy fallback alone (exposed for tests): materialize the layers into O->upper once (a marker file
- * records that it was done) applying whiteouts, then bind-mount upper on TARGET. */
+/* The copy fallback alone (exposed for tests): materialize the layers into O->upper once (a marker file in
+ * O->work records that it was done) applying whiteouts, then bind-mount upper on TARGET. */
 int nook_overlay_copy_mount (const struct nook_overlay *o, const char *target, nook_err *err);
 void nook_overlay_free (struct nook_overlay *o);
 
