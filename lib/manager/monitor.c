@@ -65,6 +65,7 @@ mon_init (struct mon *m, const struct nook_monitor_opts *o)
   memset (m, 0, sizeof (*m));
   m->o = o;
   m->userdata_fd = m->log_fd = m->out_fd = m->err_fd = m->in_fd = m->master = m->listen_fd = m->sigfd = -1;
+  m->mntns_fd = -1;
   m->ready_fd = o->ready_fd;
   for (size_t i = 0; i < MON_MAX_CLIENTS; i++)
     m->clients[i].fd = -1;
@@ -83,6 +84,7 @@ mon_free (struct mon *m)
   close_fd (&m->master);
   close_fd (&m->listen_fd);
   close_fd (&m->sigfd);
+  close_fd (&m->mntns_fd);
   close_fd (&m->ready_fd);
   for (size_t i = 0; i < MON_MAX_CLIENTS; i++)
     {
@@ -246,6 +248,12 @@ create_container (struct mon *m, nook_err *err)
   else
     co.stdio = stdio;
   ret = nook_container_create (&ctx, &co, err);
+  if (ret == 0)
+    {
+      char path[64];
+      snprintf (path, sizeof (path), "/proc/%d/ns/mnt", (int) m->pid);
+      m->mntns_fd = open (path, O_RDONLY | O_CLOEXEC);
+    }
 out:
   for (int i = 0; i < 3; i++)
     close_fd (&stdio[i]);

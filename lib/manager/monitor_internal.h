@@ -37,6 +37,7 @@ struct mon
   int sigfd;
   sigset_t oldmask;
   pid_t pid;
+  int mntns_fd;          /* the container's mount namespace, pinned: its leftover processes are killed at exit */
   bool exited;
   int status;
   struct nook_buf stdin_q;     /* client bytes not yet written to the container */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "manager/monitor_internal.h"
+#include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -271,6 +272,8 @@ reap (struct mon *m)
       {
         m->exited = true;
         m->status = nook_exit_status (ws);
+        /* What the init leaves behind (it shared the host's pid namespace) goes with it. */
+        nook_kill_mntns_members (m->mntns_fd, SIGKILL);
       }
 }
 

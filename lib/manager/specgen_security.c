@@ -222,14 +222,16 @@ cap_last (void)
   return str_to_u64 (text, NOOK_CAP_MAX - 1, &v) ? (int) v : 40;
 }
 
-/* Every capability we can hand on: the kernel's, within our own bounding set (a root session may lack some,
- * and asking for them would fail capset; like podman, --privileged means "all the caller has"). */
+/* Every capability we can hand on.  In a user namespace of its own the container's bounding set starts
+ * full (the kernel resets it), so: every capability the kernel has.  Without one, only what is in our own
+ * bounding set (a root session may lack some, and asking for them would fail capset; like podman,
+ * --privileged then means "all the caller has"). */
 static uint64_t
-all_caps (void)
+all_caps (bool userns)
 {
   int last = cap_last ();
   uint64_t all = last >= 63 ? UINT64_MAX : (1ULL << (last + 1)) - 1;
-  for (int c = 0; c <= last && c < 64; c++)
+  for (int c = 0; !userns && c <= last && c < 64; c++)
     if (prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 0)
       all &= ~(1ULL << c);
   return all;
@@ -264,7 +266,7 @@ has_all (char *const *v)
 }
 
 static int
-cap_list (char *const *v, const char *flag, uint64_t *mask, json_t *names, nook_err *err)
+cap_list (char *const *v, const char *flag, bool userns, uint64_t *mask, json_t *names, nook_err *err)
 {
   *mask = 0;
   for (size_t i = 0; v != NULL && v[i] != NULL; i++)
@@ -274,7 +276,7 @@ cap_list (char *const *v, const char *flag, uint64_t *mask, json_t *names, nook_
 
       if (strcasecmp (v[i], "ALL") == 0 || strcasecmp (v[i], "CAP_ALL") == 0)
         {
-          *mask |= all_caps ();
+          *mask |= all_caps (userns);
           json_array_append_new (names, json_string ("ALL"));
           continue;
         }
@@ -294,17 +296,17 @@ sg_caps (struct sg *g, nook_err *err)
 
   g->cap_add = json_array ();
   g->cap_drop = json_array ();
-  if (cap_list (g->o->cap_add, "--cap-add", &add, g->cap_add, err) < 0
-      || cap_list (g->o->cap_drop, "--cap-drop", &drop, g->cap_drop, err) < 0)
+  if (cap_list (g->o->cap_add, "--cap-add", g->userns, &add, g->cap_add, err) < 0
+      || cap_list (g->o->cap_drop, "--cap-drop", g->userns, &drop, g->cap_drop, err) < 0)
     return -1;
   for (size_t i = 0; default_caps[i] != NULL; i++)
     base |= 1ULL << nook_cap_from_name (default_caps[i]);
   if (g->privileged)
-    base = all_caps ();
+    base = all_caps (g->userns);
   if (has_all (g->o->cap_drop))
     base = 0;
-  g->bounding = ((base & ~drop) | add) & all_caps ();
-  g->add_mask = add & all_caps ();
+  g->bounding = ((base & ~drop) | add) & all_caps (g->userns);
+  g->add_mask = add & all_caps (g->userns);
   return 0;
 }
 

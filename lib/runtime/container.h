@@ -68,6 +68,11 @@ int nook_container_pids (const struct nook_runtime_ctx *ctx, const char *id, pid
 int nook_container_exec (const struct nook_runtime_ctx *ctx, const struct nook_exec_opts *opts, int *status,
                          nook_err *err);
 
+/* SIGNAL every process in the mount namespace NSFD (an open /proc/PID/ns/mnt, which keeps the namespace,
+ * and so its inode number, from being reused).  Never our own namespace.  For a container that shares the
+ * host's pid namespace, whose processes outlive its init. */
+void nook_kill_mntns_members (int nsfd, int sig);
+
 /* Internal to lib/runtime: shared by create, exec and the ops. */
 struct nook_launch;
 int nook_pidfd_for (const struct nook_state *st, nook_err *err);

@@ -94,6 +94,7 @@ adjust_process (struct entry *e, nook_err *err)
 {
   const struct nook_exec_opts *o = e->opts;
   struct nook_process *p = e->proc;
+  bool userns = e->spec->namespaces[NOOK_NS_USER].enabled;
 
   if (o->args && o->args[0])
     {
@@ -117,10 +118,12 @@ adjust_process (struct entry *e, nook_err *err)
     {
       if (strcasecmp (o->caps[i], "ALL") == 0)
         {
+          /* Joining the container's user namespace resets the bounding set to full; without one, only
+             what is in ours can be handed on. */
           uint64_t all = 0;
           for (int c = 0; c < 64; c++)
-            if (prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-              all |= 1ULL << c; /* what we may hand on (--privileged within the caller's bounding set) */
+            if (userns || prctl (PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+              all |= 1ULL << c;
           p->caps.bounding = p->caps.effective = p->caps.permitted = all;
           p->has_caps = true;
           continue;

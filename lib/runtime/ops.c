@@ -70,7 +70,9 @@ signal_mntns (const struct nook_state *st, int sig)
   struct stat self;
   struct dirent *de;
 
-  if (st->mntns_ino == 0 || stat ("/proc/self/ns/mnt", &self) < 0
+  /* Only while the init lives: it pins the namespace, so its inode number cannot have been reused by
+   * another container's namespace (signalling by a stale number could hit anyone). */
+  if (st->mntns_ino == 0 || !nook_proc_alive (st->pid, st->start_time) || stat ("/proc/self/ns/mnt", &self) < 0
       || (self.st_ino == st->mntns_ino && self.st_dev == st->mntns_dev))
     return false;
   d = opendir ("/proc");
@@ -86,6 +88,30 @@ signal_mntns (const struct nook_state *st, int sig)
         kill ((pid_t) p, sig);
     }
   return true;
+}
+
+void
+nook_kill_mntns_members (int nsfd, int sig)
+{
+  struct stat want, self;
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (nsfd < 0 || fstat (nsfd, &want) < 0 || stat ("/proc/self/ns/mnt", &self) < 0
+      || (self.st_ino == want.st_ino && self.st_dev == want.st_dev))
+    return;
+  d = opendir ("/proc");
+  while (d && (de = readdir (d)) != NULL)
+    {
+      char path[64];
+      struct stat ns;
+      uint64_t p;
+      if (!str_to_u64 (de->d_name, INT32_MAX, &p))
+        continue;
+      snprintf (path, sizeof (path), "/proc/%s/ns/mnt", de->d_name);
+      if (stat (path, &ns) == 0 && ns.st_ino == want.st_ino && ns.st_dev == want.st_dev)
+        kill ((pid_t) p, sig);
+    }
 }
 
 static int
@@ -178,10 +204,10 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
                             nook_status_name (st->status));
           goto out;
         }
+      signal_mntns (st, SIGKILL); /* the init's fellow processes (a shared pid namespace), while it lives */
       if (kill_and_wait (st, err) < 0)
         goto out;
     }
-  signal_mntns (st, SIGKILL);
   if (st->cgroup && nook_cgroup_from_json (st->cgroup, &cg, err) == 0)
     {
       signal_all (st, SIGKILL, err);

@@ -34,7 +34,7 @@ check_eq parallel_no_processes_left "" "$left" "$(for p in $left; do tr '\0' ' '
 # timeout --foreground: a -ti client puts the terminal in raw mode, which it can only do in the foreground.
 TO="timeout --foreground -k 5 60"
 capture as_mode script -qec "$TO $NOOK --root $STORE --runroot $RUNROOT run --rm -ti $IMG tty" /dev/null
-check_eq tty_dev_pts_0 "/dev/pts/0" "$(printf '%s' "$OUT" | tr -d '\r')"
+check_eq tty_dev_pts_0 "/dev/pts/0" "$(printf '%s' "$OUT" | tr -d '\r' | sed 's/\^@//g' | grep -v '^$')"
 # The bytes: the client's terminal is raw (no "\r\r\n" from a second onlcr) and nothing is typed into the
 # container's terminal (a NUL would be echoed as "^@").
 raw=$(as_mode script -qec "$TO $NOOK --root $STORE --runroot $RUNROOT run --rm -ti $IMG tty" /dev/null < /dev/null 2>&1 | od -An -c | tr -s ' ' | sed 's/^ //')
