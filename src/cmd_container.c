@@ -155,8 +155,9 @@ do_stop (struct nook_mgr *nm, const char *id, const char *arg, void *ud)
   return 0;
 }
 
-int
-cmd_stop (struct mgr *m, int argc, char **argv)
+/* stop and restart: [-t N] [-a] [-i] NAMES...  Runs FN on each with the timeout. */
+static int
+stop_like (struct mgr *m, int argc, char **argv, int (*fn) (struct nook_mgr *, const char *, const char *, void *))
 {
   static const struct option opts[] = {
     { "time", required_argument, NULL, 't' }, { "timeout", required_argument, NULL, 't' },
@@ -178,7 +179,13 @@ cmd_stop (struct mgr *m, int argc, char **argv)
       case 'i': break;
       default: return NOOK_EXIT_ERROR;
       }
-  return each_container (m, argc, optind, argv, all, do_stop, &timeout);
+  return each_container (m, argc, optind, argv, all, fn, &timeout);
+}
+
+int
+cmd_stop (struct mgr *m, int argc, char **argv)
+{
+  return stop_like (m, argc, argv, do_stop);
 }
 
 static int
@@ -195,25 +202,7 @@ do_restart (struct nook_mgr *nm, const char *id, const char *arg, void *ud)
 int
 cmd_restart (struct mgr *m, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "time", required_argument, NULL, 't' }, { "all", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 },
-  };
-  int c, timeout = -1;
-  bool all = false;
-  uint64_t t;
-
-  while ((c = mgr_getopt (argc, argv, "t:a", opts)) != -1)
-    switch (c)
-      {
-      case 't':
-        if (!str_to_u64 (optarg, 1u << 30, &t))
-          return mgr_usage ("invalid argument \"%s\" for \"-t, --time\" flag", optarg);
-        timeout = (int) t;
-        break;
-      case 'a': all = true; break;
-      default: return NOOK_EXIT_ERROR;
-      }
-  return each_container (m, argc, optind, argv, all, do_restart, &timeout);
+  return stop_like (m, argc, argv, do_restart);
 }
 
 static int

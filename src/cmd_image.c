@@ -314,14 +314,8 @@ cmd_image_inspect (struct mgr *m, int argc, char **argv)
       if (o)
         json_array_append_new (all, o);
     }
-  if (format && mgr_print_format (format, all, &err) < 0)
+  if (mgr_print_inspect (format, all, &err) < 0)
     ret = mgr_fail (&err);
-  else if (format == NULL)
-    {
-      char *text = json_dumps (all, JSON_INDENT (4));
-      puts (text);
-      free (text);
-    }
   json_decref (all);
   return ret;
 }

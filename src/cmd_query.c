@@ -229,14 +229,8 @@ cmd_inspect (struct mgr *m, int argc, char **argv)
         ret = mgr_fail (&err);
       free (id);
     }
-  if (format && mgr_print_format (format, all, &err) < 0)
+  if (mgr_print_inspect (format, all, &err) < 0)
     ret = mgr_fail (&err);
-  else if (format == NULL)
-    {
-      char *text = json_dumps (all, JSON_INDENT (4));
-      puts (text);
-      free (text);
-    }
   json_decref (all);
   return ret;
 }

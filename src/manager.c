@@ -123,6 +123,19 @@ mgr_print_format (const char *tmpl, json_t *rows, nook_err *err)
   return 0;
 }
 
+int
+mgr_print_inspect (const char *tmpl, json_t *all, nook_err *err)
+{
+  char *text;
+
+  if (tmpl)
+    return mgr_print_format (tmpl, all, err) < 0 ? -1 : 0;
+  text = json_dumps (all, JSON_INDENT (4));
+  puts (text);
+  free (text);
+  return 0;
+}
+
 static const struct
 {
   const char *group, *name;

@@ -32,6 +32,8 @@ int mgr_bool (const char *v);
 /* Print rows (array of objects) with --format TMPL (Go template, "table" aware, "json" for the array), or
  * return 1 when TMPL is NULL so the caller prints its default table. */
 int mgr_print_format (const char *tmpl, json_t *rows, nook_err *err);
+/* `inspect` output: the array as indented JSON, or each element through --format TMPL. */
+int mgr_print_inspect (const char *tmpl, json_t *all, nook_err *err);
 
 int cmd_pull (struct mgr *m, int argc, char **argv);
 int cmd_images (struct mgr *m, int argc, char **argv);

@@ -15,6 +15,7 @@
 
 #include "manager/logs_internal.h"
 #include "manager/monitor.h"
+#include "util/term.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strutil.h"
@@ -70,17 +71,14 @@ attach_connect (const char *runroot, const char *id, nook_err *err)
 static int
 raw_mode (struct client *c, nook_err *err)
 {
-  struct termios raw;
+  int r;
 
-  if (!c->tty || !c->interactive || !isatty (STDIN_FILENO))
+  if (!c->tty || !c->interactive)
     return 0;
-  if (tcgetattr (STDIN_FILENO, &c->saved) < 0)
-    return nook_error (err, errno, "tcgetattr stdin");
-  raw = c->saved;
-  cfmakeraw (&raw);
-  if (tcsetattr (STDIN_FILENO, TCSADRAIN, &raw) < 0)
-    return nook_error (err, errno, "tcsetattr stdin");
-  c->raw = true;
+  r = nook_term_raw (STDIN_FILENO, &c->saved, err);
+  if (r < 0)
+    return -1;
+  c->raw = r == 1;
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/terminal.h"
+#include "util/term.h"
 #include "util/log.h"
 #include "util/proc.h"
 #include "util/syscalls.h"
@@ -73,17 +74,10 @@ attach_block_signals (struct attach *a, nook_err *err)
 static int
 attach_raw_mode (struct attach *a, nook_err *err)
 {
-  struct termios raw;
-
-  if (!isatty (STDIN_FILENO))
-    return 0;
-  if (tcgetattr (STDIN_FILENO, &a->saved) < 0)
-    return nook_error (err, errno, "tcgetattr stdin");
-  raw = a->saved;
-  cfmakeraw (&raw);
-  if (tcsetattr (STDIN_FILENO, TCSADRAIN, &raw) < 0)
-    return nook_error (err, errno, "tcsetattr stdin");
-  a->raw = true;
+  int r = nook_term_raw (STDIN_FILENO, &a->saved, err);
+  if (r < 0)
+    return -1;
+  a->raw = r == 1;
   return 0;
 }
 
