@@ -72,6 +72,7 @@ clean:
 # test helpers
 $(BUILD)/tests/recvtty: tests/helpers/recvtty.c $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libnook.a $(LIBS)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libnook.a $(LIBS)
 
 unit: $(BUILD)/tests/recvtty
