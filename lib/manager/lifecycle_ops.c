@@ -91,7 +91,11 @@ reconcile (struct nook_mgr *m, const char *id, json_t *record)
   json_object_set_new (st, "ExitCode", json_integer (code));
   if (json_object_get (st, "FinishedAt") == NULL
       || strncmp (json_string_value (json_object_get (st, "FinishedAt")) ?: "0001", "0001", 4) == 0)
-    json_object_set_new (st, "FinishedAt", json_string_nocheck (nook_now_rfc3339 ()));
+    {
+      char *now = nook_now_rfc3339 ();
+      json_object_set_new (st, "FinishedAt", json_string (now));
+      free (now);
+    }
 }
 
 int
