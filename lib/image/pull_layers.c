@@ -230,10 +230,10 @@ spawn (struct pull *p, size_t i, struct extraction *x, nook_err *err)
 }
 
 static bool
-extracting (const struct pull *p, const size_t *todo, size_t n, const char *diff_id)
+extracting (const struct pull *p, const size_t *pending, size_t n, const char *diff_id)
 {
   for (size_t k = 0; k < n; k++)
-    if (strcmp (p->config->diff_ids[todo[k]], diff_id) == 0)
+    if (strcmp (p->config->diff_ids[pending[k]], diff_id) == 0)
       return true;
   return false;
 }
@@ -241,23 +241,23 @@ extracting (const struct pull *p, const size_t *todo, size_t n, const char *diff
 int
 nook_pull_extract_layers (struct pull *p, nook_err *err)
 {
-  size_t n = p->manifest->n_layers, ntodo = 0, running = 0, next = 0;
-  cleanup_free size_t *todo = xcalloc (n + 1, sizeof (size_t));
+  size_t n = p->manifest->n_layers, npending = 0, running = 0, next = 0;
+  cleanup_free size_t *pending = xcalloc (n + 1, sizeof (size_t));
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   size_t max = cpus > 0 ? (size_t) cpus : 1;
   cleanup_free struct extraction *xs = xcalloc (max, sizeof (*xs));
   int ret = 0;
 
   for (size_t i = 0; i < n; i++)
-    if (!nook_store_layer_exists (p->s, p->config->diff_ids[i]) && !extracting (p, todo, ntodo, p->config->diff_ids[i]))
-      todo[ntodo++] = i;
-  if (ntodo == 1)
-    return nook_store_layer_create (p->s, p->manifest->layers[todo[0]].digest, p->config->diff_ids[todo[0]], err);
-  while (next < ntodo || running > 0)
+    if (!nook_store_layer_exists (p->s, p->config->diff_ids[i]) && !extracting (p, pending, npending, p->config->diff_ids[i]))
+      pending[npending++] = i;
+  if (npending == 1)
+    return nook_store_layer_create (p->s, p->manifest->layers[pending[0]].digest, p->config->diff_ids[pending[0]], err);
+  while (next < npending || running > 0)
     {
-      if (ret == 0 && next < ntodo && running < max)
+      if (ret == 0 && next < npending && running < max)
         {
-          if (spawn (p, todo[next++], &xs[running], err) < 0)
+          if (spawn (p, pending[next++], &xs[running], err) < 0)
             ret = -1;
           else
             running++;
@@ -275,7 +275,7 @@ nook_pull_extract_layers (struct pull *p, nook_err *err)
       memmove (&xs[0], &xs[1], (running - 1) * sizeof (*xs));
       running--;
       if (ret < 0)
-        next = ntodo;
+        next = npending;
     }
   return ret;
 }
