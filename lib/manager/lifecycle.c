@@ -296,7 +296,13 @@ nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactiv
     goto out;
   ret = 0;
   if (attach)
-    ret = nook_monitor_attach (m->runroot, id, mo.tty, interactive, mo.detach_keys, exit_code, err);
+    {
+      pid_t monitor = mo.rm ? nook_ctr_monitor_pid (m, id) : 0;
+      ret = nook_monitor_attach (m->runroot, id, mo.tty, interactive, mo.detach_keys, exit_code, err);
+      /* run --rm returns once the container is gone, like podman. */
+      if (ret == 0 && *exit_code >= 0)
+        nook_ctr_wait_monitor (monitor, 10000);
+    }
 out:
   if (fds[0] >= 0)
     close (fds[0]);

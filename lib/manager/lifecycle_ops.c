@@ -41,6 +41,26 @@ state_of (json_t *record)
   return st;
 }
 
+pid_t
+nook_ctr_monitor_pid (struct nook_mgr *m, const char *id)
+{
+  json_t *r = NULL;
+  nook_err ignored;
+  pid_t pid = 0;
+
+  if (nook_ctr_read (m->store, id, &r, &ignored) == 0)
+    pid = (pid_t) json_integer_value (json_object_get (json_object_get (r, "State"), "ConmonPid"));
+  json_decref (r);
+  return pid;
+}
+
+void
+nook_ctr_wait_monitor (pid_t pid, int ms)
+{
+  for (int waited = 0; pid > 0 && waited < ms && (kill (pid, 0) == 0 || errno == EPERM); waited += 10)
+    usleep (10000);
+}
+
 bool
 nook_ctr_is_running (json_t *record)
 {
@@ -126,7 +146,12 @@ wait_exit (struct nook_mgr *m, const char *id, long timeout_ms, int *code, nook_
     {
       json_t *r = NULL;
       if (nook_ctr_inspect (m, id, &r, err) < 0)
-        return -1;
+        {
+          if (err->code != ENOENT)
+            return -1;
+          nook_err_clear (err); /* removed meanwhile (its --rm monitor): it has exited */
+          return 0;
+        }
       bool running = nook_ctr_is_running (r);
       if (!running && code)
         *code = (int) json_integer_value (json_object_get (state_of (r), "ExitCode"));
@@ -216,11 +241,27 @@ nook_ctr_remove (struct nook_mgr *m, const char *id, bool force, bool volumes, n
                                "removed without force: container state improper",
                                id);
     }
-  if (running && nook_ctr_stop (m, id, 0, err) < 0)
-    goto out;
+  if (running)
+    {
+      /* The monitor writes the exit into the container's directory after the process is gone: let it
+       * finish before the directory goes (a --rm monitor may even remove it first). */
+      pid_t monitor = nook_ctr_monitor_pid (m, id);
+      if (nook_ctr_stop (m, id, 0, err) < 0)
+        goto out;
+      nook_ctr_wait_monitor (monitor, 10000);
+    }
   nook_container_delete (&ctx, id, true, &(nook_err){ 0 });
   if (nook_ctr_delete (m->store, id, err) < 0)
-    goto out;
+    {
+      nook_err probe = { 0 };
+      json_t *gone = NULL;
+      if (!running || nook_ctr_read (m->store, id, &gone, &probe) == 0 || probe.code != ENOENT)
+        {
+          json_decref (gone);
+          goto out;
+        }
+      nook_err_clear (err); /* its --rm monitor removed it meanwhile */
+    }
   /* -v (and --rm): the anonymous volumes go with the container; named volumes stay */
   ret = volumes ? nook_ctr_remove_anon_volumes (m->store, r, err) : 0;
 out:
