@@ -95,6 +95,10 @@ reconcile (struct nook_mgr *m, const char *id, json_t *record)
 
   if (!nook_ctr_is_running (record))
     return;
+  /* A live monitor writes the real exit (code, time) itself: only a dead one needs us. */
+  pid_t monitor = (pid_t) json_integer_value (json_object_get (st, "ConmonPid"));
+  if (monitor > 0 && (kill (monitor, 0) == 0 || errno == EPERM))
+    return;
   if (nook_container_state (&ctx, id, &rt, &e) == 0)
     {
       status = json_string_value (json_object_get (rt, "status"));
