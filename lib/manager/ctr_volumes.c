@@ -51,22 +51,8 @@ int
 nook_ctr_remove_anon_volumes (struct nook_store *s, json_t *record, nook_err *err)
 {
   struct vol_job j = { .s = s, .names = json_object_get (json_object_get (record, "Nook"), "anonymous_volumes") };
-  struct nook_idmap u1[1], g1[1];
-  const struct nook_idmap *u = s->uidmap, *g = s->gidmap;
-  size_t nu = s->n_uidmap, ng = s->n_gidmap;
 
   if (json_array_size (j.names) == 0)
     return 0;
-  if (rm_volumes (&j, err) == 0)
-    return 0;
-  if (!s->rootless || (err->code != EACCES && err->code != EPERM))
-    return -1;
-  if (nu == 0 || ng == 0)
-    {
-      u1[0] = (struct nook_idmap){ .container_id = 0, .host_id = geteuid (), .size = 1 };
-      g1[0] = (struct nook_idmap){ .container_id = 0, .host_id = getegid (), .size = 1 };
-      u = u1, nu = 1, g = g1, ng = 1;
-    }
-  nook_err_clear (err);
-  return nook_userns_run (u, nu, g, ng, false, rm_volumes, &j, err);
+  return nook_store_as_owner (s, rm_volumes, &j, err);
 }

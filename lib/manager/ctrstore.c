@@ -585,25 +585,11 @@ static int
 rm_dir (struct nook_store *s, const char *id, nook_err *err)
 {
   struct rm_job j = { .s = s, .id = id };
-  struct nook_idmap u1[1], g1[1];
-  const struct nook_idmap *u = s->uidmap, *g = s->gidmap;
-  size_t nu = s->n_uidmap, ng = s->n_gidmap;
 
   if (check_unmounted (s, id, err) < 0)
     return -1;
-  if (rm_tree (&j, err) == 0)
-    return 0;
-  if (!s->rootless || (err->code != EACCES && err->code != EPERM))
-    return -1;
-  /* Rootless: the upper dir holds files owned by sub-ids; remove them as root of a user namespace. */
-  if (nu == 0 || ng == 0)
-    {
-      u1[0] = (struct nook_idmap){ .container_id = 0, .host_id = geteuid (), .size = 1 };
-      g1[0] = (struct nook_idmap){ .container_id = 0, .host_id = getegid (), .size = 1 };
-      u = u1, nu = 1, g = g1, ng = 1;
-    }
-  nook_err_clear (err);
-  return nook_userns_run (u, nu, g, ng, false, rm_tree, &j, err);
+  /* Rootless: the upper dir holds files owned by sub-ids; they go as root of a user namespace. */
+  return nook_store_as_owner (s, rm_tree, &j, err);
 }
 
 int

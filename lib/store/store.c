@@ -109,19 +109,25 @@ rm_names (void *ud, nook_err *err)
 }
 
 int
+nook_store_as_owner (struct nook_store *s, int (*fn) (void *ud, nook_err *err), void *ud, nook_err *err)
+{
+  if (fn (ud, err) == 0)
+    return 0;
+  if (!s->rootless || (err->code != EACCES && err->code != EPERM))
+    return -1;
+  nook_err_clear (err);
+  return nook_userns_run (s->uidmap, s->n_uidmap, s->gidmap, s->n_gidmap, false, fn, ud, err);
+}
+
+int
 nook_store_tmp_remove (struct nook_store *s, char *const *names, nook_err *err)
 {
   struct rm_job j = { .s = s, .names = names };
-  nook_err plain = { 0 };
 
   if (names == NULL || names[0] == NULL)
     return 0;
   /* Rootless: what we own goes without a namespace; sub-id owned trees need one. */
-  if (rm_names (&j, s->rootless ? &plain : err) == 0)
-    return 0;
-  if (!s->rootless)
-    return -1;
-  return nook_userns_run (s->uidmap, s->n_uidmap, s->gidmap, s->n_gidmap, false, rm_names, &j, err);
+  return nook_store_as_owner (s, rm_names, &j, err);
 }
 
 /* ---- open / close / lock ---- */

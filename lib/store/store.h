@@ -49,6 +49,10 @@ int nook_store_lock (struct nook_store *s, nook_err *err);
  * not yet recorded.  Returns the fd (closing it unlocks). */
 int nook_store_writer_lock (struct nook_store *s, bool exclusive, nook_err *err);
 
+/* Run FN (UD); when it fails in a rootless store for lack of permission (files owned by sub-ids), run it
+ * again as root of a user namespace with the store's id maps. */
+int nook_store_as_owner (struct nook_store *s, int (*fn) (void *ud, nook_err *err), void *ud, nook_err *err);
+
 /* ---- blobs ---- */
 bool nook_store_blob_exists (struct nook_store *s, const char *digest);
 int nook_store_blob_open (struct nook_store *s, const char *digest, nook_err *err); /* O_RDONLY fd */
