@@ -1,7 +1,7 @@
 # nook: build with `make`; `make check` runs every test; `make asan` builds and tests under ASan+UBSan.
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
-PKGS := jansson libseccomp libcurl libarchive libcrypto
+PKGS := jansson libseccomp libcurl libarchive libcrypto libmnl
 BUILD ?= build
 OPT ?= -O2 -g
 

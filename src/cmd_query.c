@@ -8,6 +8,7 @@
 
 #include "image/present.h"
 #include "manager.h"
+#include "manager/ctr_network.h"
 #include "manager/ctrstore.h"
 #include "manager/lifecycle.h"
 #include "manager/monitor.h"
@@ -330,14 +331,25 @@ cmd_port (struct mgr *m, int argc, char **argv)
       free (id);
       return mgr_fail (&err);
     }
-  ports = json_object_get (json_object_get (rec, "HostConfig"), "PortBindings");
+  /* `port NAME [PRIVATE[/PROTO]]`: podman's output. */
+  ports = nook_ctr_ports_of (rec);
   json_object_foreach (ports, key, val)
-    for (size_t i = 0; i < json_array_size (val); i++)
-      {
-        json_t *b = json_array_get (val, i);
-        const char *ip = json_string_value (json_object_get (b, "HostIp"));
-        printf ("%s -> %s:%s\n", key, ip && *ip ? ip : "0.0.0.0", json_string_value (json_object_get (b, "HostPort")));
-      }
+    {
+      bool only = argc >= 3;
+      if (only && strcmp (key, argv[2]) != 0 && !(strchr (argv[2], '/') == NULL && str_has_prefix (key, argv[2])
+                                                  && strcmp (key + strlen (argv[2]), "/tcp") == 0))
+        continue;
+      for (size_t i = 0; i < json_array_size (val); i++)
+        {
+          json_t *b = json_array_get (val, i);
+          const char *ip = json_string_value (json_object_get (b, "HostIp"));
+          const char *hp = json_string_value (json_object_get (b, "HostPort"));
+          if (only)
+            printf ("%s:%s\n", ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+          else
+            printf ("%s -> %s:%s\n", key, ip && *ip ? ip : "0.0.0.0", hp ? hp : "");
+        }
+    }
   json_decref (rec);
   free (id);
   return 0;

@@ -19,7 +19,8 @@ log () { echo "setup: $*" >&2; }
 # --- packages -----------------------------------------------------------------------------------------
 PKGS=(build-essential pkg-config libjansson-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libssl-dev uidmap iproute2 util-linux procps bsdutils
       python3 jq crun bubblewrap hyperfine ca-certificates
-      docker-registry skopeo umoci apache2-utils debootstrap openssl curl catatonit)
+      docker-registry skopeo umoci apache2-utils debootstrap openssl curl catatonit
+      libmnl-dev passt slirp4netns nftables)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -33,6 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends \
       $(printf '%s\n' "${missing[@]}" | grep -vxE 'hyperfine|crun|bubblewrap') >/dev/null
 fi
+
+# pasta and slirp4netns open /dev/net/tun as the test user: 0666 on normal distributions, 0600 on some VMs.
+[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
 
 # --- the test user --------------------------------------------------------------------------------------
 if ! id -u "$TEST_USER" >/dev/null 2>&1; then

@@ -277,6 +277,7 @@ nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactiv
     .tty = json_is_true (json_object_get (nook, "tty")), .interactive = json_is_true (json_object_get (nook, "interactive")),
     .sig_proxy = true, .detach_keys = json_string_value (json_object_get (nook, "detach_keys")),
     .rm = json_is_true (json_object_get (nook, "rm")), .wait_attach = attach,
+    .net = json_object_get (nook, "network"),
   };
   if (pipe2 (fds, O_CLOEXEC) < 0)
     {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "image/present.h"
+#include "manager/ctr_network.h"
 #include "manager/ctrstore.h"
 #include "manager/ctr_volumes.h"
 #include "manager/exec_user.h"
@@ -110,6 +111,7 @@ reconcile (struct nook_mgr *m, const char *id, json_t *record)
   if (exit_file_code (m, id, &code) < 0)
     code = json_integer_value (json_object_get (st, "ExitCode"));
   json_object_set_new (st, "Status", json_string ("exited"));
+  json_object_set_new (record, "NetworkSettings", nook_ctr_net_settings (NULL));
   json_object_set_new (st, "Running", json_false ());
   json_object_set_new (st, "Pid", json_integer (0));
   json_object_set_new (st, "ExitCode", json_integer (code));
@@ -255,6 +257,10 @@ nook_ctr_remove (struct nook_mgr *m, const char *id, bool force, bool volumes, n
       nook_ctr_wait_monitor (monitor, 10000);
     }
   nook_container_delete (&ctx, id, true, &(nook_err){ 0 });
+  /* What a monitor that died could not release (the bridge address and veth). */
+  nook_err net_err = { 0 };
+  if (nook_net_cleanup (m->store, id, &net_err) < 0)
+    nook_warn ("container `%s`: release its network: %s", id, net_err.msg);
   if (nook_ctr_delete (m->store, id, err) < 0)
     {
       nook_err probe = { 0 };

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "image/present.h"
+#include "manager/ctr_network.h"
 #include "manager/ctrstore.h"
 #include "manager/lifecycle_internal.h"
 #include "util/strutil.h"
@@ -69,7 +70,7 @@ row (json_t *r)
 {
   json_t *st = json_object_get (r, "State"), *cfg = json_object_get (r, "Config");
   time_t created = nook_parse_rfc3339 (str (r, "Created"));
-  char *cmd = command_line (r), *since = nook_human_since (created), *status = status_text (st);
+  char *cmd = command_line (r), *ports = nook_ctr_ports_text (r), *since = nook_human_since (created), *status = status_text (st);
   char created_at[64];
   struct tm tm;
   json_t *labels = json_object_get (cfg, "Labels");
@@ -81,7 +82,7 @@ row (json_t *r)
       "{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:o,s:I,s:I,s:b,s:s,s:s,s:b,s:[],s:[],s:b,s:s}", "ID",
       str (r, "Id"), "Image", str (r, "ImageName"), "ImageID", str (r, "Image"), "Command", cmd, "Created",
       (json_int_t) created, "CreatedAt", created_at, "CreatedHuman", since, "RunningFor", since, "Status", status,
-      "State", strcmp (state, "stopped") == 0 ? "exited" : state, "Ports", "", "Names", str (r, "Name"), "Labels",
+      "State", strcmp (state, "stopped") == 0 ? "exited" : state, "Ports", ports, "Names", str (r, "Name"), "Labels",
       labels ? labels : json_object (), "Mounts", mounts_list (r), "Pid", json_integer_value (json_object_get (st, "Pid")),
       "ExitCode", json_integer_value (json_object_get (st, "ExitCode")), "Exited",
       strcmp (state, "exited") == 0, "ExitedAt", str (st, "FinishedAt"), "StartedAt", str (st, "StartedAt"),
@@ -93,6 +94,7 @@ row (json_t *r)
     json_array_extend (argv, json_object_get (r, "Args"));
   json_object_set_new (o, "CommandArgs", argv);
   free (cmd);
+  free (ports);
   free (since);
   free (status);
   return o;

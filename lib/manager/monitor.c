@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "manager/ctr_network.h"
 #include "manager/ctr_volumes.h"
 #include "manager/ctrstore.h"
 #include "manager/monitor_internal.h"
@@ -65,7 +66,7 @@ mon_init (struct mon *m, const struct nook_monitor_opts *o)
   memset (m, 0, sizeof (*m));
   m->o = o;
   m->userdata_fd = m->log_fd = m->out_fd = m->err_fd = m->in_fd = m->master = m->listen_fd = m->sigfd = -1;
-  m->mntns_fd = -1;
+  m->mntns_fd = m->netns_fd = m->userns_fd = -1;
   m->ready_fd = o->ready_fd;
   for (size_t i = 0; i < MON_MAX_CLIENTS; i++)
     m->clients[i].fd = -1;
@@ -74,6 +75,7 @@ mon_init (struct mon *m, const struct nook_monitor_opts *o)
 static void
 mon_free (struct mon *m)
 {
+  nook_ctr_net_down (&m->net);
   close_fd (&m->userdata_fd);
   close_fd (&m->log_fd);
   if (m->out_fd != m->master)
@@ -85,6 +87,8 @@ mon_free (struct mon *m)
   close_fd (&m->listen_fd);
   close_fd (&m->sigfd);
   close_fd (&m->mntns_fd);
+  close_fd (&m->netns_fd);
+  close_fd (&m->userns_fd);
   close_fd (&m->ready_fd);
   for (size_t i = 0; i < MON_MAX_CLIENTS; i++)
     {
@@ -98,7 +102,7 @@ mon_free (struct mon *m)
 
 /* ---- the record ---- */
 
-typedef void (*state_fn) (json_t *state, void *arg);
+typedef void (*state_fn) (json_t *rec, json_t *state, void *arg);
 
 static int
 record_update (struct mon *m, state_fn fn, void *arg, nook_err *err)
@@ -115,7 +119,7 @@ record_update (struct mon *m, state_fn fn, void *arg, nook_err *err)
       st = json_object ();
       json_object_set_new (rec, "State", st);
     }
-  fn (st, arg);
+  fn (rec, st, arg);
   ret = nook_ctr_write (m->o->store, m->o->id, rec, err);
   json_decref (rec);
   return ret;
@@ -138,10 +142,11 @@ set_now (json_t *st, const char *key)
 }
 
 static void
-state_running (json_t *st, void *arg)
+state_running (json_t *rec, json_t *st, void *arg)
 {
   struct mon *m = arg;
 
+  json_object_set_new (rec, "NetworkSettings", nook_ctr_net_settings (&m->net));
   json_object_set_new (st, "Status", json_string ("running"));
   json_object_set_new (st, "Running", json_true ());
   json_object_set_new (st, "Paused", json_false ());
@@ -154,10 +159,11 @@ state_running (json_t *st, void *arg)
 }
 
 static void
-state_exited (json_t *st, void *arg)
+state_exited (json_t *rec, json_t *st, void *arg)
 {
   struct mon *m = arg;
 
+  json_object_set_new (rec, "NetworkSettings", nook_ctr_net_settings (NULL));
   json_object_set_new (st, "Status", json_string ("exited"));
   json_object_set_new (st, "Running", json_false ());
   json_object_set_new (st, "Pid", json_integer (0));
@@ -167,7 +173,7 @@ state_exited (json_t *st, void *arg)
 }
 
 static void
-state_failed (json_t *st, void *arg)
+state_failed (json_t *rec, json_t *st, void *arg)
 {
   const nook_err *e = arg;
 
@@ -231,6 +237,13 @@ make_pipes (struct mon *m, int stdio[3], nook_err *err)
   return 0;
 }
 
+static bool
+same_ns (int fd, const char *path)
+{
+  struct stat a, b;
+  return fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static int
 create_container (struct mon *m, nook_err *err)
 {
@@ -238,6 +251,7 @@ create_container (struct mon *m, nook_err *err)
   int stdio[3] = { -1, -1, -1 };
   struct nook_create_opts co = {
     .id = m->o->id, .bundle = m->ctr_dir, .overlay = m->o->overlay, .pid_out = &m->pid,
+    .netns_out = &m->netns_fd, .userns_out = &m->userns_fd,
   };
   int ret = -1;
 
@@ -248,6 +262,8 @@ create_container (struct mon *m, nook_err *err)
   else
     co.stdio = stdio;
   ret = nook_container_create (&ctx, &co, err);
+  if (ret == 0 && m->userns_fd >= 0 && same_ns (m->userns_fd, "/proc/self/ns/user"))
+    close_fd (&m->userns_fd);   /* no user namespace of its own (root): nothing to join */
   if (ret == 0)
     {
       char path[64];
@@ -404,6 +420,14 @@ bring_up (struct mon *m, nook_err *err)
 
   if (open_userdata (m, err) < 0 || create_parked (m, err) < 0)
     return -1;
+  if (nook_ctr_net_up (m->o->store, m->o->id, m->o->runroot, m->o->net, m->pid, m->netns_fd, m->userns_fd,
+                       m->userdata_fd, &m->net, err) < 0)
+    {
+      abandon (m);
+      return -1;
+    }
+  close_fd (&m->netns_fd);
+  close_fd (&m->userns_fd);
   if (block_signals (m, err) < 0 || mon_listen (m, err) < 0)
     {
       abandon (m);
@@ -458,6 +482,7 @@ after_exit (struct mon *m)
   nook_err e = { 0 };
   char code[16];
 
+  nook_ctr_net_down (&m->net);
   write_exit_file (m);
   record_warn (m, state_exited, m);
   if (nook_container_delete (&ctx, m->o->id, true, &e) < 0)

@@ -21,6 +21,7 @@
 #ifndef NOOK_MANAGER_MONITOR_H
 #define NOOK_MANAGER_MONITOR_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "runtime/overlay.h"
@@ -33,6 +34,7 @@ struct nook_monitor_opts
   const char *id;
   const char *runroot;         /* runtime state root (the runtime's --root) */
   const struct nook_overlay *overlay;
+  json_t *net;                 /* the record's Nook.network ({"mode", "ports"}); NULL: nothing to set up */
   bool tty, interactive;       /* -t, -i */
   bool attach_local;           /* attached: our own stdin/stdout/stderr are a client */
   bool sig_proxy;

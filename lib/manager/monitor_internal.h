@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "manager/ctr_network.h"
 #include "manager/logs_internal.h"
 #include "manager/monitor.h"
 
@@ -37,6 +38,7 @@ struct mon
   int sigfd;
   sigset_t oldmask;
   pid_t pid;
+  int netns_fd, userns_fd;     /* the container's, from the runtime (network setup), closed after it */
   int mntns_fd;          /* the container's mount namespace, pinned: its leftover processes are killed at exit */
   bool exited;
   int status;
@@ -46,6 +48,7 @@ struct mon
   size_t n_clients;
   bool client_ready;           /* WAIT_ATTACH: the first client sent its READY frame */
   int ready_fd;
+  struct nook_ctr_net net;     /* the container's network (helpers are our children) */
 };
 
 /* monitor_io.c */

@@ -268,7 +268,9 @@ reap (struct mon *m)
   pid_t r;
 
   while ((r = waitpid (-1, &ws, WNOHANG)) > 0)
-    if (r == m->pid)
+    if (r != m->pid)
+      nook_ctr_net_reaped (&m->net, r);
+    else
       {
         m->exited = true;
         m->status = nook_exit_status (ws);

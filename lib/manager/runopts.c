@@ -596,6 +596,7 @@ static const struct flag flags[] = {
   LIST ("dns-option", 0, dns_opts),
   LIST ("add-host", 0, add_host),
   LIST ("publish", 'p', publish),
+  LIST ("expose", 0, expose),
   LIST ("device", 0, devices),
   FN ("env", 'e', env, fn_env),
   FN ("env-file", 0, env_files, fn_env_file),
@@ -621,7 +622,6 @@ static const struct flag flags[] = {
   IGN ("log-opt", 0),
   IGN ("systemd", 0),
   IGN ("restart", 0),
-  IGN ("expose", 0),
   IGN ("attach", 'a'),
   IGN ("health-cmd", 0),
   IGN ("health-interval", 0),
@@ -789,7 +789,7 @@ finish (int argc, char **argv, struct nook_run_opts *o, struct ctx *cx)
   char **front = NULL;
   char ***lists[] = { &o->env, &o->env_files, &o->volumes, &o->mounts, &o->tmpfs, &o->labels, &o->annotations,
                       &o->ulimits, &o->cap_add, &o->cap_drop, &o->security_opts, &o->group_add, &o->dns,
-                      &o->dns_search, &o->dns_opts, &o->add_host, &o->publish, &o->devices };
+                      &o->dns_search, &o->dns_opts, &o->add_host, &o->publish, &o->expose, &o->devices };
 
   add_host_env (cx, &front);
   for (size_t i = 0; cx->file_env && cx->file_env[i]; i++)
@@ -843,7 +843,7 @@ nook_run_opts_free (struct nook_run_opts *o)
                     &o->ipc, &o->uts, &o->cgroupns, &o->network, &o->detach_keys, &o->cidfile };
   char ***lists[] = { &o->command, &o->env, &o->env_files, &o->volumes, &o->mounts, &o->tmpfs, &o->labels,
                       &o->annotations, &o->ulimits, &o->cap_add, &o->cap_drop, &o->security_opts, &o->group_add,
-                      &o->dns, &o->dns_search, &o->dns_opts, &o->add_host, &o->publish, &o->devices };
+                      &o->dns, &o->dns_search, &o->dns_opts, &o->add_host, &o->publish, &o->expose, &o->devices };
 
   for (size_t i = 0; i < sizeof (strs) / sizeof (strs[0]); i++)
     free (*strs[i]), *strs[i] = NULL;

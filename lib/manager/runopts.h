@@ -27,7 +27,7 @@ struct nook_run_opts
   int64_t shm_size;         /* bytes, default 64 MiB */
   int tls_verify;           /* -1 default */
   char **env, **env_files, **volumes, **mounts, **tmpfs, **labels, **annotations, **ulimits, **cap_add, **cap_drop,
-      **security_opts, **group_add, **dns, **dns_search, **dns_opts, **add_host, **publish, **devices;
+      **security_opts, **group_add, **dns, **dns_search, **dns_opts, **add_host, **publish, **expose, **devices;
   bool publish_all;
   /* added with the parser (podman flags the lead's list implied) */
   bool no_hosts;            /* --no-hosts: do not generate /etc/hosts */

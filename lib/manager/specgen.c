@@ -355,7 +355,7 @@ sg_free (struct sg *g)
 {
   json_t *js[] = { g->entrypoint, g->cmd, g->args, g->env, g->gids, g->mask_extra, g->unmask, g->cap_add,
                    g->cap_drop, g->rlimits, g->ulimits_rec, g->mounts, g->rec_mounts, g->binds, g->tmpfs_rec,
-                   g->volumes_cfg, g->anon_volumes, g->copy_up };
+                   g->volumes_cfg, g->anon_volumes, g->copy_up, g->ports, g->exposed };
   for (size_t i = 0; i < sizeof (js) / sizeof (js[0]); i++)
     json_decref (js[i]);
   free (g->hostname);

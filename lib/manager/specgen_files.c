@@ -203,6 +203,12 @@ resolv_text (struct sg *g)
       json_array_append_new (r.ns, json_string ("8.8.8.8"));
       json_array_append_new (r.ns, json_string ("8.8.4.4"));
     }
+  if (g->net_mode == NOOK_NET_SLIRP)
+    {
+      /* slirp4netns's DNS forwarder (it follows the host's resolv.conf, loopback servers included) */
+      json_array_clear (r.ns);
+      json_array_append_new (r.ns, json_string ("10.0.2.3"));
+    }
   resolv_flags (g->o, &r);
   if (r.search != NULL)
     put (&b, "search %s\n%s", r.search, "");

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "manager/specgen.h"
+#include "net/net.h"
 #include "runtime/spec.h"
 
 #define SG_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -40,6 +41,9 @@ struct sg
   /* namespaces */
   struct sg_ns pid, ipc, uts, cgroupns, net;
   const char *network_mode;     /* the record's NetworkMode */
+  enum nook_net_mode net_mode;
+  json_t *ports;                /* published ports (Nook.network.ports, see ctr_network.h) */
+  json_t *exposed;              /* Config.ExposedPorts */
   char *hostname;               /* the container's hostname */
 
   /* process */
@@ -107,6 +111,11 @@ int sg_tmpfs_flag (struct sg *g, const char *spec, json_t *user, nook_err *err);
 int sg_image_volumes (struct sg *g, json_t *user, nook_err *err);
 json_t *sg_mount (const char *dest, const char *type, const char *source, json_t *options);
 bool sg_covered (json_t *mounts, const char *dest);
+
+/* specgen_network.c */
+int sg_network (struct sg *g, nook_err *err);
+json_t *sg_network_record (struct sg *g);
+json_t *sg_port_bindings (struct sg *g);
 
 /* specgen_files.c */
 int sg_userdata (struct sg *g, nook_err *err);

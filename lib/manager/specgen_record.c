@@ -1,6 +1,7 @@
 /* The container record, shaped as `podman inspect` prints it, plus the manager's "Nook" object. */
 #include <string.h>
 
+#include "manager/ctr_network.h"
 #include "manager/specgen_internal.h"
 #include "util/cleanup.h"
 #include "util/strutil.h"
@@ -50,6 +51,7 @@ config_json (struct sg *g, json_t *spec)
   json_object_set_new (c, "Cmd", g->cmd ? json_incref (g->cmd) : json_null ());
   json_object_set_new (c, "Image", json_string (g->image_name));
   json_object_set (c, "Volumes", g->volumes_cfg);
+  json_object_set (c, "ExposedPorts", g->exposed);
   json_object_set_new (c, "WorkingDir", json_string (g->cwd));
   json_object_set_new (c, "Entrypoint", json_array_size (g->entrypoint) > 0 ? json_incref (g->entrypoint)
                                                                              : json_string (""));
@@ -81,7 +83,7 @@ hostconfig_json (struct sg *g)
 
   json_object_set (h, "Binds", g->binds);
   json_object_set_new (h, "NetworkMode", json_string (g->network_mode));
-  json_object_set_new (h, "PortBindings", json_object ());
+  json_object_set_new (h, "PortBindings", sg_port_bindings (g));
   json_object_set_new (h, "AutoRemove", json_boolean (o->rm));
   json_object_set (h, "CapAdd", g->cap_add);
   json_object_set (h, "CapDrop", g->cap_drop);
@@ -155,5 +157,7 @@ sg_record (struct sg *g, json_t *spec)
   json_object_set_new (r, "Config", config_json (g, spec));
   json_object_set_new (r, "HostConfig", hostconfig_json (g));
   json_object_set_new (r, "Nook", nook_json (g));
+  json_object_set_new (json_object_get (r, "Nook"), "network", sg_network_record (g));
+  json_object_set_new (r, "NetworkSettings", nook_ctr_net_settings (NULL));
   return r;
 }

@@ -147,27 +147,6 @@ ns_flag (const char *v, const char *flag, struct sg_ns *ns, nook_err *err)
   return 0;
 }
 
-static int
-network_flag (struct sg *g, nook_err *err)
-{
-  const char *v = g->o->network;
-  static const char *const private_modes[] = { "none", "private", "slirp4netns", "pasta", "bridge", NULL };
-
-  g->network_mode = g->rootless ? "slirp4netns" : "bridge";
-  if (v == NULL || v[0] == '\0')
-    return ns_flag (NULL, "--network", &g->net, err);
-  for (size_t i = 0; private_modes[i] != NULL; i++)
-    if (strcmp (v, private_modes[i]) == 0 || (str_has_prefix (v, private_modes[i]) && v[strlen (private_modes[i])] == ':'))
-      {
-        g->network_mode = private_modes[i];
-        return ns_flag (NULL, "--network", &g->net, err);
-      }
-  if (ns_flag (v, "--network", &g->net, err) < 0)
-    return -1;
-  g->network_mode = g->net.mode == SG_NS_HOST ? "host" : v;
-  return 0;
-}
-
 int
 sg_namespaces (struct sg *g, nook_err *err)
 {
@@ -176,7 +155,7 @@ sg_namespaces (struct sg *g, nook_err *err)
   if (ns_flag (o->pid, "--pid", &g->pid, err) < 0 || ns_flag (o->ipc, "--ipc", &g->ipc, err) < 0
       || ns_flag (o->uts, "--uts", &g->uts, err) < 0 || ns_flag (o->cgroupns, "--cgroupns", &g->cgroupns, err) < 0)
     return -1;
-  return network_flag (g, err);
+  return sg_network (g, err);
 }
 
 static void

@@ -35,6 +35,7 @@ struct birth
   pid_t stage1, init;
   int pidfd;
   int master;
+  int netns, userns;          /* from the init, for netns_out/userns_out */
   struct nook_cgroup *cg;
   bool done;
 };
@@ -43,7 +44,7 @@ static void
 birth_init (struct birth *b)
 {
   memset (b, 0, sizeof (*b));
-  b->rootfd = b->statefd = b->pidfd = b->master = -1;
+  b->rootfd = b->statefd = b->pidfd = b->master = b->netns = b->userns = -1;
   b->l.sync_parent = b->l.sync_child = b->l.listen_fd = -1;
   for (int i = 0; i < NOOK_NS_COUNT; i++)
     b->l.ns_fds[i] = -1;
@@ -86,6 +87,8 @@ birth_free (struct birth *b)
   close_fd (&b->statefd);
   close_fd (&b->pidfd);
   close_fd (&b->master);
+  close_fd (&b->netns);
+  close_fd (&b->userns);
   close_fd (&b->l.sync_parent);
   close_fd (&b->l.sync_child);
   close_fd (&b->l.listen_fd);
@@ -232,6 +235,11 @@ converse (struct birth *b, const struct nook_create_opts *o, nook_err *err)
           if (b->master < 0)
             return -1;
           break;
+        case NOOK_SYNC_NS_FDS:
+          if ((b->netns = nook_recv_fd (b->l.sync_parent, err)) < 0
+              || (b->userns = nook_recv_fd (b->l.sync_parent, err)) < 0)
+            return -1;
+          break;
         case NOOK_SYNC_CREATED:
           return 0;
         default:
@@ -333,6 +341,10 @@ birth_create (struct birth *b, const struct nook_runtime_ctx *ctx, const struct 
     *o->master_out = steal_fd (&b->master);
   if (o->pid_out)
     *o->pid_out = b->init;
+  if (o->netns_out)
+    *o->netns_out = steal_fd (&b->netns);
+  if (o->userns_out)
+    *o->userns_out = steal_fd (&b->userns);
   if (o->pid_file && nook_pid_file_write (o->pid_file, b->init, err) < 0)
     goto fail;
   return 0;

@@ -33,6 +33,9 @@ struct nook_create_opts
   const int *stdio;           /* 3 fds to become the process's 0, 1, 2 (without a terminal); NULL: ours */
   int *master_out;            /* receives the pty master (instead of --console-socket) */
   pid_t *pid_out;             /* receives the init's pid (a child of the caller) */
+  int *netns_out, *userns_out; /* receive fds of the init's new network namespace and its user namespace
+                                  (-1 when not new): the init is not dumpable until it execs, so a
+                                  rootless caller cannot open /proc/PID/ns/ itself */
 };
 
 struct nook_exec_opts

@@ -16,6 +16,7 @@
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
+#include "util/cleanup.h"
 #include "util/syscalls.h"
 
 static int
@@ -141,6 +142,25 @@ keep_preserved_fds (int n)
     fcntl (fd, F_SETFD, 0);
 }
 
+/* The caller sets up the network of a new netns between create and start (netns_out): hand it our network
+ * and user namespaces (user: /proc/self/ns/user also when not new, the caller only passes it on). */
+static int
+send_ns_fds (struct nook_launch *l, nook_err *err)
+{
+  cleanup_close int net = -1, user = -1;
+
+  if (l->opts->netns_out == NULL || !l->spec->namespaces[NOOK_NS_NET].enabled || l->ns_fds[NOOK_NS_NET] >= 0)
+    return 0;
+  net = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  user = open ("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  if (net < 0 || user < 0)
+    return nook_error (err, errno, "open /proc/self/ns/{net,user}");
+  if (nook_sync_send (l->sync_child, NOOK_SYNC_NS_FDS, 0, err) < 0 || nook_send_fd (l->sync_child, net, "netns", err) < 0
+      || nook_send_fd (l->sync_child, user, "userns", err) < 0)
+    return -1;
+  return 0;
+}
+
 static int
 stage2_setup (struct nook_launch *l, nook_err *err)
 {
@@ -158,7 +178,7 @@ stage2_setup (struct nook_launch *l, nook_err *err)
 
   if (nook_sync_expect (l->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
     return -1;
-  if (enter_cgroup_ns (l, err) < 0)
+  if (enter_cgroup_ns (l, err) < 0 || send_ns_fds (l, err) < 0)
     return -1;
   if (nook_linux_setup (spec, spec->namespaces[NOOK_NS_UTS].enabled, spec->namespaces[NOOK_NS_NET].enabled,
                         spec->namespaces[NOOK_NS_IPC].enabled, err)

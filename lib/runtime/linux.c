@@ -1,6 +1,9 @@
 /* In the container's init, once its namespaces exist: hostname, domainname and linux.sysctl. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,10 +140,32 @@ set_names (const struct nook_spec *spec, bool new_uts, nook_err *err)
   return 0;
 }
 
+/* A new network namespace starts with lo down; containers expect it up (as crun and runc do). */
+static int
+loopback_up (nook_err *err)
+{
+  struct ifreq ifr = { 0 };
+  cleanup_close int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return nook_error (err, errno, "socket for the loopback interface");
+  strcpy (ifr.ifr_name, "lo");
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
+    return nook_error (err, errno, "get the flags of `lo`");
+  if (ifr.ifr_flags & IFF_UP)
+    return 0;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (fd, SIOCSIFFLAGS, &ifr) < 0)
+    return nook_error (err, errno, "bring `lo` up");
+  return 0;
+}
+
 int
 nook_linux_setup (const struct nook_spec *spec, bool new_uts, bool new_net, bool new_ipc, nook_err *err)
 {
   if (set_names (spec, new_uts, err) < 0)
+    return -1;
+  if (new_net && loopback_up (err) < 0)
     return -1;
   return set_sysctls (spec, new_uts, new_net, new_ipc, err);
 }

@@ -13,6 +13,7 @@ enum nook_sync_type
   NOOK_SYNC_PID,             /* stage 1 -> runtime: the init's pid (value) */
   NOOK_SYNC_CGROUP_DONE,     /* runtime -> init: placed in its cgroup, go on */
   NOOK_SYNC_TTY,             /* init -> runtime: a pty master follows (SCM_RIGHTS) */
+  NOOK_SYNC_NS_FDS,          /* init -> runtime: its network, then user namespace follow (SCM_RIGHTS) */
   NOOK_SYNC_CREATED,         /* init -> runtime: rootfs ready, waiting for start */
   NOOK_SYNC_START,           /* runtime -> init */
   NOOK_SYNC_ERROR,           /* either way: err is filled; the sender exits */

@@ -1,0 +1,120 @@
+/* The network of one container: dispatch to the bridge (root), pasta or slirp4netns (user-mode helpers), and
+ * the port forwarder; undo in reverse order. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/net_internal.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/strutil.h"
+
+struct nook_net
+{
+  enum nook_net_mode mode;
+  struct nook_store *store;
+  char *id;
+  bool attached;      /* bridge: veth and address to undo */
+  pid_t helper;       /* pasta or slirp4netns */
+  int exit_fd;        /* slirp4netns --exit-fd */
+  pid_t forwarder;    /* bridge port forwarder */
+};
+
+static int
+setup_bridge (const struct nook_net_req *req, struct nook_net *n, struct nook_net_info *info, nook_err *err)
+{
+  struct nook_bridge_att att = { 0 };
+
+  if (req->store == NULL)
+    return nook_error_input (err, "bridge network: no store");
+  if (nook_bridge_attach (req->store, req->id, req->pid, &att, err) < 0)
+    return -1;
+  n->attached = true;
+  snprintf (info->ip, sizeof (info->ip), "%s", att.ip);
+  snprintf (info->gateway, sizeof (info->gateway), "%s", att.gateway);
+  snprintf (info->host_addr, sizeof (info->host_addr), "%s", att.gateway);
+  snprintf (info->mac, sizeof (info->mac), "%s", att.mac);
+  info->prefix = att.prefix;
+  if (req->n_ports > 0 && nook_forward_start (req->ports, req->n_ports, att.ip, &n->forwarder, err) < 0)
+    return -1;
+  info->helper_pid = n->forwarder;
+  return 0;
+}
+
+int
+nook_net_setup (const struct nook_net_req *req, struct nook_net **out, struct nook_net_info *info, nook_err *err)
+{
+  struct nook_net *n = calloc (1, sizeof (*n));
+  int ret = 0;
+
+  if (n == NULL)
+    return nook_error (err, ENOMEM, "network setup");
+  memset (info, 0, sizeof (*info));
+  n->mode = req->mode;
+  n->store = req->store;
+  n->id = xstrdup (req->id);
+  n->exit_fd = -1;
+  switch (req->mode)
+    {
+    case NOOK_NET_PASTA:
+      ret = nook_pasta_start (req, &n->helper, info, err);
+      break;
+    case NOOK_NET_SLIRP:
+      ret = nook_slirp_start (req, &n->helper, &n->exit_fd, info, err);
+      break;
+    case NOOK_NET_BRIDGE:
+      ret = setup_bridge (req, n, info, err);
+      break;
+    default:
+      break;   /* none (lo is brought up by the runtime), host, ns:PATH */
+    }
+  if (ret < 0)
+    {
+      nook_net_teardown (n);
+      *out = NULL;
+      return nook_error_prefix (err, "%s network", nook_net_mode_name (req->mode));
+    }
+  if (info->helper_pid == 0)
+    info->helper_pid = n->helper;
+  *out = n;
+  return 0;
+}
+
+void
+nook_net_forget_child (struct nook_net *n, pid_t pid)
+{
+  if (n == NULL || pid <= 0)
+    return;
+  if (n->helper == pid)
+    n->helper = 0;
+  if (n->forwarder == pid)
+    n->forwarder = 0;
+}
+
+void
+nook_net_teardown (struct nook_net *n)
+{
+  if (n == NULL)
+    return;
+  nook_net_stop_child (n->forwarder);
+  if (n->exit_fd >= 0)
+    close (n->exit_fd);
+  nook_net_stop_child (n->helper);
+  if (n->attached)
+    {
+      nook_err ignored = { 0 };
+      nook_bridge_detach (n->store, n->id, &ignored);
+    }
+  free (n->id);
+  free (n);
+}
+
+int
+nook_net_cleanup (struct nook_store *store, const char *id, nook_err *err)
+{
+  /* Only root containers use the bridge; helpers die with their monitor (PR_SET_PDEATHSIG). */
+  if (store == NULL || geteuid () != 0)
+    return 0;
+  return nook_bridge_detach (store, id, err);
+}
