@@ -94,8 +94,6 @@ rewrite_hosts (int userdata_fd, const struct nook_net_info *info, nook_err *err)
   size_t len = 0;
   char *save = NULL;
 
-  if (info->ip[0] == '\0' && info->host_addr[0] == '\0')
-    return 0;
   if (nook_read_file_at (userdata_fd, "hosts", &text, &len, 1 << 20, err) < 0)
     return -1;
   for (char *l = strtok_r (text, "\n", &save); l != NULL; l = strtok_r (NULL, "\n", &save))
@@ -103,6 +101,9 @@ rewrite_hosts (int userdata_fd, const struct nook_net_info *info, nook_err *err)
       char *next;
       if (info->ip[0] && str_has_prefix (l, "127.0.1.1 "))
         next = xasprintf ("%s%s%s\n", out, info->ip, l + strlen ("127.0.1.1"));
+      else if (str_has_prefix (l, "host-gateway "))   /* --add-host NAME:host-gateway */
+        next = xasprintf ("%s%s%s\n", out, info->host_addr[0] ? info->host_addr : "127.0.0.1",
+                          l + strlen ("host-gateway"));
       else
         next = xasprintf ("%s%s\n", out, l);
       free (out);

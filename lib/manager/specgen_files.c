@@ -74,8 +74,7 @@ add_host (struct buf *b, const char *spec, nook_err *err)
       ip[n - 1] = '\0';
       ip++;
     }
-  if (strcmp (ip, "host-gateway") == 0)
-    return nook_error_input (err, "--add-host %s: host-gateway is not supported yet", spec);
+  /* host-gateway stays a word here: the monitor puts the host's address in once the network is up */
   for (char *p = copy; *p; p++)
     if (*p == ';')
       *p = ' ';

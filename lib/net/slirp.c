@@ -23,6 +23,7 @@
 #define SLIRP_READY_TIMEOUT_MS 10000
 #define SLIRP_IP "10.0.2.100"
 #define SLIRP_PREFIX 24
+#define API_SOCKET "slirp4netns.sock"
 #define SLIRP_GATEWAY "10.0.2.2"
 #define SLIRP_DNS "10.0.2.3"
 
@@ -114,11 +115,10 @@ add_hostfwd (const char *api, const struct nook_port *p, nook_err *err)
 
 /* RUNROOT/<id>/slirp4netns.sock, or NULL (with no ports: no API socket). */
 static int
-api_path (const struct nook_net_req *req, char **out, nook_err *err)
+api_path (const struct nook_net_req *req, int *dirfd, char **out, nook_err *err)
 {
-  struct sockaddr_un addr;
-
   *out = NULL;
+  *dirfd = -1;
   if (req->n_ports == 0)
     return 0;
   if (req->runroot == NULL || req->id == NULL)
@@ -126,12 +126,15 @@ api_path (const struct nook_net_req *req, char **out, nook_err *err)
   cleanup_free char *dir = xasprintf ("%s/%s", req->runroot, req->id);
   if (nook_mkdir_p (dir, 0700, err) < 0)
     return -1;
-  cleanup_free char *path = xasprintf ("%s/slirp4netns.sock", dir);
-  if (strlen (path) >= sizeof (addr.sun_path))
-    return nook_error (err, ENAMETOOLONG, "slirp4netns API socket `%s`", path);
-  if (unlink (path) < 0 && errno != ENOENT)
-    return nook_error (err, errno, "unlink `%s`", path);
-  *out = steal_pointer (&path);
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return nook_error (err, errno, "open `%s`", dir);
+  if (unlinkat (dfd, API_SOCKET, 0) < 0 && errno != ENOENT)
+    return nook_error (err, errno, "unlink `%s/" API_SOCKET "`", dir);
+  *dirfd = steal_fd (&dfd);
+  /* A sockaddr_un holds 108 bytes, less than a run directory may take: both sides reach the socket
+   * through the directory's fd (slirp4netns: its fd 7). */
+  *out = xstrdup ("/proc/self/fd/7/" API_SOCKET);
   return 0;
 }
 
@@ -155,11 +158,14 @@ int
 nook_slirp_start (const struct nook_net_req *req, pid_t *helper, int *exit_fd, struct nook_net_info *info,
                   nook_err *err)
 {
-  cleanup_free char *api = NULL;
+  cleanup_free char *api = NULL, *api_here = NULL;
+  cleanup_close int api_dir = -1;
   int ready[2], quit[2];
 
-  if (api_path (req, &api, err) < 0)
+  if (api_path (req, &api_dir, &api, err) < 0)
     return -1;
+  if (api_dir >= 0)
+    api_here = xasprintf ("/proc/self/fd/%d/" API_SOCKET, api_dir);
   cleanup_strv char **argv = slirp_argv (req, api);
   cleanup_close int log_fd = nook_net_log_open (req->runroot, req->id, "slirp4netns", err);
   if (log_fd < 0)
@@ -174,10 +180,10 @@ nook_slirp_start (const struct nook_net_req *req, pid_t *helper, int *exit_fd, s
   cleanup_close int quit_wr = quit[1];
 
   cleanup_pid pid_t pid = 0;
-  int fds[4] = { ready_wr, quit_rd, req->userns_fd >= 0 ? req->userns_fd : req->netns_fd, req->netns_fd };
+  int fds[5] = { ready_wr, quit_rd, req->userns_fd >= 0 ? req->userns_fd : req->netns_fd, req->netns_fd, api_dir };
   if (req->netns_fd < 0)
     return nook_error_input (err, "slirp4netns: no network namespace to configure");
-  if (nook_net_spawn (argv, log_fd, fds, 4, &pid, err) < 0)
+  if (nook_net_spawn (argv, log_fd, fds, api_dir >= 0 ? 5 : 4, &pid, err) < 0)
     return nook_error_prefix (err, "start slirp4netns");
   close (steal_fd (&ready_wr));
   close (steal_fd (&quit_rd));
@@ -185,7 +191,7 @@ nook_slirp_start (const struct nook_net_req *req, pid_t *helper, int *exit_fd, s
     return -1;
 
   for (size_t i = 0; i < req->n_ports; i++)
-    if (add_hostfwd (api, &req->ports[i], err) < 0)
+    if (add_hostfwd (api_here, &req->ports[i], err) < 0)
       return -1;
 
   slirp_info (req, info);

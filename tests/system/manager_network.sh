@@ -38,7 +38,8 @@ retry_get () {
   printf '%s' "$got"
 }
 # (pasta runs as passt.avx2 on CPUs with AVX2)
-helpers () { pgrep -x -d ' ' 'pasta|passt|passt\.avx2|slirp4netns' 2> /dev/null; }
+# (not zombies: a helper killed after its monitor died waits for this VM's pid 1 to reap it)
+helpers () { ps -eo pid=,stat=,comm= | awk '$2 !~ /^Z/ && $3 ~ /^(pasta|passt|passt\.avx2|slirp4netns)$/ { printf "%s ", $1 }' | sed 's/ $//'; }
 count_veths () { ip -o link show 2> /dev/null | grep -c ': nk[0-9a-f]' ; }
 # addresses of the bridge held for container ID (the bridge's allocations are host-wide, in /run/nook)
 held_by () { jq -r --arg id "$1" '[.allocations[] | select(. == $id)] | length' /run/nook/networks/nook0.json 2> /dev/null || echo 0; }
@@ -180,12 +181,13 @@ check_eq publish_slirp_answers hello-via-slirp "$(retry_get 127.0.0.1 "$P3" hell
 n rm -f "$id" > /dev/null
 
 # --- resolv.conf and hosts -------------------------------------------------------------------------------
-nrun --rm --dns 192.0.2.53 --dns-search example.test --add-host db.test:192.0.2.7 --hostname h1 "$IMG" \
+nrun --rm --dns 192.0.2.53 --dns-search example.test --add-host db.test:192.0.2.7 --add-host gw.test:host-gateway --hostname h1 "$IMG" \
   sh -c 'cat /etc/resolv.conf; echo ---; cat /etc/hosts; echo ---; hostname'
 assert_contains dns_flag "nameserver 192.0.2.53" "$OUT"
 assert_contains dns_search_flag "search example.test" "$OUT"
 assert_contains add_host_flag "192.0.2.7 db.test" "$OUT"
 assert_contains hosts_host_entry "host.containers.internal" "$OUT"
+check_eq add_host_gateway "$(printf '%s\n' "$OUT" | awk '/host.containers.internal/ { print $1 }')" "$(printf '%s\n' "$OUT" | awk '/gw.test/ { print $1 }')"
 check_eq hostname_flag h1 "$(printf '%s\n' "$OUT" | tail -n 1)"
 
 # --- no helper installed ---------------------------------------------------------------------------------
