@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -696,6 +697,13 @@ tmp_stale (int dfd, const char *name, time_t now)
 
   if (pid > 0 && !nook_proc_alive (pid, 0))
     return true;
+  size_t len = strlen (name);
+  if (len > 5 && strcmp (name + len - 5, ".lock") == 0)
+    {
+      /* a per-blob download lock (pull_layers.c) that nobody holds: its pull died */
+      cleanup_close int fd = openat (dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      return fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) == 0;
+    }
   if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return false;
   return now - st.st_mtime > TMP_MAX_AGE;
