@@ -1,6 +1,6 @@
 /* Addresses of the bridge network NOOK_BRIDGE_SUBNET, recorded in DIR/nook0.json (NOOK_NET_STATE_DIR):
- *   {"subnet": "10.88.0.0/16", "gateway": "10.88.0.1", "last": "10.88.0.7",
- *    "allocations": {"10.88.0.2": "<container id>", ...}}
+ *   {"subnet": "10.87.0.0/16", "gateway": "10.87.0.1", "last": "10.87.0.7",
+ *    "allocations": {"10.87.0.2": "<container id>", ...}}
  * Changes happen under flock(DIR/nook0.lock) and are written to a temp name, then renamed.
  * Allocation takes the first free address after "last" (wrapping to .0.2), so a released address is not
  * handed out again at once: on a fresh file that is the lowest free one.  The network address, the

@@ -27,7 +27,7 @@
 struct nook_store;
 
 #define NOOK_BRIDGE_NAME "nook0"
-#define NOOK_BRIDGE_SUBNET "10.88.0.0/16"   /* gateway (the bridge's address): .0.1 */
+#define NOOK_BRIDGE_SUBNET "10.87.0.0/16"   /* gateway (the bridge's address): .0.1; not podman's 10.88.0.0/16 */
 #define NOOK_NET_IFNAME "eth0"              /* the container's interface (bridge, pasta, slirp4netns) */
 #define NOOK_NET_MTU 65520                  /* helpers' tap MTU */
 

@@ -25,7 +25,7 @@ int nook_nl_link_mac (const char *ifname, char mac[18], nook_err *err);
 /* ---- ipam.c: addresses of the bridge network, host-wide like the bridge (every store's root containers
  * share it): DIR/nook0.json, DIR = NOOK_NET_STATE_DIR (tmpfs: gone with the bridge at reboot); locked,
  * temp + rename:
- *   {"subnet": "10.88.0.0/16", "gateway": "10.88.0.1", "allocations": {"10.88.0.2": "<container id>"}} */
+ *   {"subnet": "10.87.0.0/16", "gateway": "10.87.0.1", "allocations": {"10.87.0.2": "<container id>"}} */
 #define NOOK_NET_STATE_DIR "/run/nook/networks"
 int nook_ipam_allocate (const char *dir, const char *id, char ip[46], int *prefix, char gateway[46],
                         nook_err *err);   /* the same id again: its existing address */

@@ -59,7 +59,7 @@ alloc (struct nook_store *s, const char *id, char ip[46])
 
   if (rc < 0)
     printf ("    allocate %s: %s\n", id, err.msg);
-  else if (prefix != 16 || strcmp (gw, "10.88.0.1") != 0)
+  else if (prefix != 16 || strcmp (gw, "10.87.0.1") != 0)
     {
       printf ("    allocate %s: prefix %d gateway %s\n", id, prefix, gw);
       rc = -1;
@@ -76,9 +76,9 @@ test_allocate_several (void)
   CHECK (alloc (s, "aaa", a) == 0);
   CHECK (alloc (s, "bbb", b) == 0);
   CHECK (alloc (s, "ccc", c) == 0);
-  CHECK_STR (a, "10.88.0.2");
-  CHECK_STR (b, "10.88.0.3");
-  CHECK_STR (c, "10.88.0.4");
+  CHECK_STR (a, "10.87.0.2");
+  CHECK_STR (b, "10.87.0.3");
+  CHECK_STR (c, "10.87.0.4");
   drop_store (s);
 }
 
@@ -109,12 +109,12 @@ test_release_reallocate (void)
   CHECK (nook_ipam_release (ndir (s), "unknown", &err) == 0);
   /* Not reused at once: the next free one after the last allocation. */
   CHECK (alloc (s, "ccc", c) == 0);
-  CHECK_STR (c, "10.88.0.4");
+  CHECK_STR (c, "10.87.0.4");
   CHECK (alloc (s, "aaa", again) == 0);
-  CHECK_STR (again, "10.88.0.5");
+  CHECK_STR (again, "10.87.0.5");
   CHECK (nook_ipam_release (ndir (s), "bbb", &err) == 0);
   CHECK (alloc (s, "ddd", d) == 0);
-  CHECK_STR (d, "10.88.0.6");
+  CHECK_STR (d, "10.87.0.6");
   drop_store (s);
 }
 
@@ -123,8 +123,8 @@ static void
 test_wraps (void)
 {
   struct nook_store *s = temp_store ();
-  const char *doc = "{\"subnet\": \"10.88.0.0/16\", \"last\": \"10.88.255.254\", "
-                    "\"allocations\": {\"10.88.0.2\": \"old\"}}";
+  const char *doc = "{\"subnet\": \"10.87.0.0/16\", \"last\": \"10.87.255.254\", "
+                    "\"allocations\": {\"10.87.0.2\": \"old\"}}";
   nook_err err;
   char a[46];
   int dfd = openat (s->dirfd, "networks", O_RDONLY | O_DIRECTORY);
@@ -134,7 +134,7 @@ test_wraps (void)
   dfd = openat (s->dirfd, "networks", O_RDONLY | O_DIRECTORY);
   CHECK (nook_write_file_atomic (dfd, "nook0.json", doc, strlen (doc), 0600, false, &err) == 0);
   CHECK (alloc (s, "new", a) == 0);
-  CHECK_STR (a, "10.88.0.3");
+  CHECK_STR (a, "10.87.0.3");
   close (dfd);
   drop_store (s);
 }
@@ -151,8 +151,8 @@ test_file_contents (void)
   snprintf (path, sizeof (path), "%s/networks/nook0.json", s->root);
   doc = json_load_file (path, 0, &jerr);
   CHECK (doc != NULL);
-  CHECK_STR (json_string_value (json_object_get (doc, "subnet")), "10.88.0.0/16");
-  CHECK_STR (json_string_value (json_object_get (doc, "gateway")), "10.88.0.1");
+  CHECK_STR (json_string_value (json_object_get (doc, "subnet")), "10.87.0.0/16");
+  CHECK_STR (json_string_value (json_object_get (doc, "gateway")), "10.87.0.1");
   CHECK_STR (json_string_value (json_object_get (json_object_get (doc, "allocations"), a)), "0123456789abcdef");
   json_decref (doc);
   drop_store (s);
@@ -162,8 +162,8 @@ static void
 test_corrupt (void)
 {
   struct nook_store *s = temp_store ();
-  static const char *const bad[] = { "{\"allocations\": {\"10.88.0.2\": ", "[1, 2]",
-                                     "{\"allocations\": {\"10.88.0.2\": 7}}", "{\"allocations\": []}" };
+  static const char *const bad[] = { "{\"allocations\": {\"10.87.0.2\": ", "[1, 2]",
+                                     "{\"allocations\": {\"10.87.0.2\": 7}}", "{\"allocations\": []}" };
   nook_err err;
   char ip[46], gw[46];
   int prefix;
