@@ -89,13 +89,14 @@ nook_ports_bindings (const struct nook_port *p, size_t n)
 static int
 rewrite_hosts (int userdata_fd, const struct nook_net_info *info, nook_err *err)
 {
-  cleanup_free char *text = NULL, *out = xstrdup ("");
+  cleanup_free char *text = NULL, *copy = NULL, *out = xstrdup ("");
   cleanup_close int fd = -1;
   size_t len = 0;
   char *save = NULL;
 
   if (nook_read_file_at (userdata_fd, "hosts", &text, &len, 1 << 20, err) < 0)
     return -1;
+  copy = xstrdup (text);
   for (char *l = strtok_r (text, "\n", &save); l != NULL; l = strtok_r (NULL, "\n", &save))
     {
       char *next;
@@ -115,6 +116,8 @@ rewrite_hosts (int userdata_fd, const struct nook_net_info *info, nook_err *err)
       free (out);
       out = next;
     }
+  if (strcmp (out, copy) == 0)
+    return 0;   /* none, host: nothing to change */
   /* In place: the file is bind-mounted into the container already. */
   fd = openat (userdata_fd, "hosts", O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0)
@@ -127,8 +130,8 @@ rewrite_hosts (int userdata_fd, const struct nook_net_info *info, nook_err *err)
 /* ---- the monitor's part ---- */
 
 int
-nook_ctr_net_up (struct nook_store *s, const char *id, const char *runroot, json_t *netrec, pid_t pid,
-                 int netns_fd, int userns_fd, int userdata_fd, struct nook_ctr_net *cn, nook_err *err)
+nook_ctr_net_up (struct nook_store *s, const char *id, const char *runroot, json_t *netrec, int netns_fd,
+                 int userns_fd, int userdata_fd, struct nook_ctr_net *cn, nook_err *err)
 {
   const char *mode = json_string_value (json_object_get (netrec, "mode"));
   const char *path = NULL;
@@ -142,7 +145,7 @@ nook_ctr_net_up (struct nook_store *s, const char *id, const char *runroot, json
     return -1;
   if (cn->n_ports > 0 && nook_port_assign (cn->ports, cn->n_ports, err) < 0)
     goto fail;
-  struct nook_net_req req = { .store = s, .id = id, .mode = cn->mode, .pid = pid, .netns_fd = netns_fd,
+  struct nook_net_req req = { .id = id, .mode = cn->mode, .netns_fd = netns_fd,
                               .userns_fd = userns_fd, .ports = cn->ports,
                               .n_ports = cn->n_ports, .runroot = runroot };
   if (nook_net_setup (&req, &cn->net, &cn->info, err) < 0)

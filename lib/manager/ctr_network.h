@@ -32,12 +32,12 @@ struct nook_ctr_net
   size_t n_ports;
 };
 
-/* Between the runtime's create and start: assign the host ports, set the network up for the container's
- * init PID (NETREC: the record's Nook.network; NULL = nothing to do), point the container's /etc/hosts
- * (NETNS_FD, USERNS_FD: its namespaces from the runtime; USERDATA_FD/hosts, rewritten in place: it is bind-mounted) at its address and the host.  On failure
- * nothing is left. */
-int nook_ctr_net_up (struct nook_store *s, const char *id, const char *runroot, json_t *netrec, pid_t pid,
-                     int netns_fd, int userns_fd, int userdata_fd, struct nook_ctr_net *cn, nook_err *err);
+/* Between the runtime's create and start: assign the host ports, set the network up in the container's
+ * namespaces (NETNS_FD, USERNS_FD: from the runtime; NETREC: the record's Nook.network, NULL = nothing to
+ * do), point its /etc/hosts (USERDATA_FD/hosts, rewritten in place: it is bind-mounted) at its address and
+ * the host.  On failure nothing is left. */
+int nook_ctr_net_up (struct nook_store *s, const char *id, const char *runroot, json_t *netrec, int netns_fd,
+                     int userns_fd, int userdata_fd, struct nook_ctr_net *cn, nook_err *err);
 /* Stop the helpers, release the address.  Safe on a zeroed or already downed CN. */
 void nook_ctr_net_down (struct nook_ctr_net *cn);
 /* The monitor reaped PID: when it was a helper, forget it (it must not be signalled later). */

@@ -259,7 +259,7 @@ nook_ctr_remove (struct nook_mgr *m, const char *id, bool force, bool volumes, n
   nook_container_delete (&ctx, id, true, &(nook_err){ 0 });
   /* What a monitor that died could not release (the bridge address and veth). */
   nook_err net_err = { 0 };
-  if (nook_net_cleanup (m->store, id, &net_err) < 0)
+  if (nook_net_cleanup (id, &net_err) < 0)
     nook_warn ("container `%s`: release its network: %s", id, net_err.msg);
   if (nook_ctr_delete (m->store, id, err) < 0)
     {

@@ -420,7 +420,7 @@ bring_up (struct mon *m, nook_err *err)
 
   if (open_userdata (m, err) < 0 || create_parked (m, err) < 0)
     return -1;
-  if (nook_ctr_net_up (m->o->store, m->o->id, m->o->runroot, m->o->net, m->pid, m->netns_fd, m->userns_fd,
+  if (nook_ctr_net_up (m->o->store, m->o->id, m->o->runroot, m->o->net, m->netns_fd, m->userns_fd,
                        m->userdata_fd, &m->net, err) < 0)
     {
       abandon (m);

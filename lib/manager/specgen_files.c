@@ -206,7 +206,7 @@ resolv_text (struct sg *g)
     {
       /* slirp4netns's DNS forwarder (it follows the host's resolv.conf, loopback servers included) */
       json_array_clear (r.ns);
-      json_array_append_new (r.ns, json_string ("10.0.2.3"));
+      json_array_append_new (r.ns, json_string (NOOK_SLIRP_DNS));
     }
   resolv_flags (g->o, &r);
   if (r.search != NULL)

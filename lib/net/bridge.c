@@ -17,14 +17,6 @@
 #include "util/fs.h"
 #include "util/proc.h"
 
-/* What the configuring child sends back through its pipe. */
-struct child_report
-{
-  int rc;
-  char mac[18];
-  nook_err err;
-};
-
 static void
 veth_name (const char *id, char out[16])
 {
@@ -105,89 +97,41 @@ ensure_bridge (const char *gateway, int prefix, nook_err *err)
   return 0;
 }
 
-/* In the child, inside the container's netns: lo up, eth0 address + up, default route, its MAC. */
+/* In a child inside the container's netns (nook_net_in_ns): lo up, eth0 address + up, default route; OUT
+ * gets its MAC. */
 static int
-configure_inside (int netns_fd, const struct nook_bridge_att *att, char mac[18], nook_err *err)
+configure_inside (const void *arg, void *out, nook_err *err)
 {
-  if (setns (netns_fd, CLONE_NEWNET) < 0)
-    return nook_error (err, errno, "setns into the container's network namespace");
+  const struct nook_bridge_att *att = arg;
+
   if (nook_nl_link_up ("lo", err) < 0 || nook_nl_addr_add (NOOK_NET_IFNAME, att->ip, att->prefix, err) < 0
       || nook_nl_link_up (NOOK_NET_IFNAME, err) < 0 || nook_nl_route_default (NOOK_NET_IFNAME, att->gateway, err) < 0
-      || nook_nl_link_mac (NOOK_NET_IFNAME, mac, err) < 0)
-    return -1;
+      || nook_nl_link_mac (NOOK_NET_IFNAME, out, err) < 0)
+    return nook_error_prefix (err, "configure `%s` in the container", NOOK_NET_IFNAME);
   return 0;
 }
 
 static int
-read_report (int fd, pid_t pid, struct nook_bridge_att *att, nook_err *err)
+attach_veth (int netns_fd, struct nook_bridge_att *att, nook_err *err)
 {
-  struct child_report r;
-  int n = nook_read_all (fd, &r, sizeof (r));
-  int status = nook_wait_status (pid, err);
+  char mac[18] = "";
 
-  if (status < 0)
-    return -1;
-  if (n != (int) sizeof (r))
-    return nook_error (err, EIO, "configure `%s` in the container (helper exit status %d)", NOOK_NET_IFNAME, status);
-  if (r.rc < 0)
+  if (nook_nl_veth_add (att->veth, NOOK_NET_IFNAME, netns_fd, NOOK_BRIDGE_NAME, err) < 0)
     {
-      *err = r.err;
-      return nook_error_prefix (err, "configure `%s` in the container", NOOK_NET_IFNAME);
+      /* A host side left over from an earlier run of this container: replace it once. */
+      if (err->code != EEXIST || nook_nl_link_del (att->veth, err) < 0
+          || nook_nl_veth_add (att->veth, NOOK_NET_IFNAME, netns_fd, NOOK_BRIDGE_NAME, err) < 0)
+        return -1;
     }
-  memcpy (att->mac, r.mac, sizeof (att->mac));
+  if (nook_net_in_ns (netns_fd, -1, configure_inside, att, mac, sizeof (mac), err) < 0)
+    return -1;
+  memcpy (att->mac, mac, sizeof (att->mac));
   att->mac[sizeof (att->mac) - 1] = '\0';
   return 0;
 }
 
-static int
-configure_in_netns (int netns_fd, struct nook_bridge_att *att, nook_err *err)
-{
-  cleanup_close int rd = -1;
-  cleanup_close int wr = -1;
-  int p[2];
-  pid_t pid;
-
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return nook_error (err, errno, "pipe");
-  rd = p[0];
-  wr = p[1];
-  pid = fork ();
-  if (pid < 0)
-    return nook_error (err, errno, "fork");
-  if (pid == 0)
-    {
-      struct child_report r;
-
-      memset (&r, 0, sizeof (r));
-      r.rc = configure_inside (netns_fd, att, r.mac, &r.err);
-      _exit (nook_write_all (wr, &r, sizeof (r)) < 0 ? 2 : 0);
-    }
-  close (steal_fd (&wr));
-  return read_report (rd, pid, att, err);
-}
-
-static int
-attach_veth (pid_t pid, struct nook_bridge_att *att, nook_err *err)
-{
-  char path[64];
-  cleanup_close int nsfd = -1;
-
-  snprintf (path, sizeof (path), "/proc/%d/ns/net", (int) pid);
-  nsfd = open (path, O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0)
-    return nook_error (err, errno, "open `%s`", path);
-  if (nook_nl_veth_add (att->veth, NOOK_NET_IFNAME, nsfd, NOOK_BRIDGE_NAME, err) < 0)
-    {
-      /* A host side left over from an earlier run of this container: replace it once. */
-      if (err->code != EEXIST || nook_nl_link_del (att->veth, err) < 0
-          || nook_nl_veth_add (att->veth, NOOK_NET_IFNAME, nsfd, NOOK_BRIDGE_NAME, err) < 0)
-        return -1;
-    }
-  return configure_in_netns (nsfd, att, err);
-}
-
 int
-nook_bridge_attach (struct nook_store *s, const char *id, pid_t pid, struct nook_bridge_att *att, nook_err *err)
+nook_bridge_attach (const char *id, int netns_fd, struct nook_bridge_att *att, nook_err *err)
 {
   nook_err ignored;
 
@@ -196,7 +140,7 @@ nook_bridge_attach (struct nook_store *s, const char *id, pid_t pid, struct nook
   if (nook_ipam_allocate (NOOK_NET_STATE_DIR, id, att->ip, &att->prefix, att->gateway, err) < 0)
     return nook_error_prefix (err, "bridge network");
   if (ensure_bridge (att->gateway, att->prefix, err) < 0 || nook_firewall_ensure (err) < 0
-      || attach_veth (pid, att, err) < 0)
+      || attach_veth (netns_fd, att, err) < 0)
     {
       nook_nl_link_del (att->veth, &ignored);
       nook_ipam_release (NOOK_NET_STATE_DIR, id, &ignored);
@@ -206,7 +150,7 @@ nook_bridge_attach (struct nook_store *s, const char *id, pid_t pid, struct nook
 }
 
 int
-nook_bridge_detach (struct nook_store *s, const char *id, nook_err *err)
+nook_bridge_detach (const char *id, nook_err *err)
 {
   char veth[16];
   nook_err second;

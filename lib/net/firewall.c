@@ -53,25 +53,6 @@ static const char nft_script[]
       "}\n";
 
 /* NAME as an executable on $PATH (then /usr/sbin, /sbin: a monitor may run with a user's PATH). */
-static bool
-find_tool (const char *name, char path[PATH_MAX])
-{
-  const char *env = getenv ("PATH");
-  char dirs[4096];
-  char *save = NULL;
-
-  snprintf (dirs, sizeof (dirs), "%s:/usr/sbin:/sbin", env && env[0] ? env : "/usr/local/bin:/usr/bin:/bin");
-  for (char *d = strtok_r (dirs, ":", &save); d; d = strtok_r (NULL, ":", &save))
-    {
-      struct stat st;
-
-      snprintf (path, PATH_MAX, "%s/%s", d, name);
-      if (d[0] == '/' && stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, X_OK) == 0)
-        return true;
-    }
-  return false;
-}
-
 /* stdin for the tool: INPUT in a memfd (no SIGPIPE if the tool exits early), else /dev/null. */
 static int
 tool_stdin (const char *input, nook_err *err)
@@ -352,8 +333,8 @@ nook_firewall_ensure (nook_err *err)
     return -1;
   if (marker_exists ("nft") || marker_exists ("iptables"))
     return 0;
-  have_nft = find_tool ("nft", nft);
-  have_ipt = find_tool ("iptables", ipt);
+  have_nft = nook_net_find ("nft", true, nft);
+  have_ipt = nook_net_find ("iptables", true, ipt);
   if (!have_nft && !have_ipt)
     {
       nook_error (err, 0, "firewall: neither `nft` nor `iptables` found: install the package nftables (or "

@@ -112,68 +112,7 @@ now_s (void)
   return ts.tv_sec;
 }
 
-static bool
-make_sockaddr (const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
-{
-  struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
-
-  memset (ss, 0, sizeof (*ss));
-  if (strchr (ip, ':') != NULL)
-    {
-      s6->sin6_family = AF_INET6;
-      s6->sin6_port = htons (port);
-      *len = sizeof (*s6);
-      return inet_pton (AF_INET6, ip, &s6->sin6_addr) == 1;
-    }
-  s4->sin_family = AF_INET;
-  s4->sin_port = htons (port);
-  *len = sizeof (*s4);
-  return *ip == '\0' || inet_pton (AF_INET, ip, &s4->sin_addr) == 1;
-}
-
 /* ---- binding (in the child, before it reports) ---- */
-
-/* podman's text (see portspec.c): "cannot listen on the TCP port: listen tcp4 0.0.0.0:8080: bind: ..." */
-static int
-bind_error (nook_err *err, const struct nook_port *p, uint16_t port, const char *op, int errnum)
-{
-  bool v6 = strchr (p->host_ip, ':') != NULL;
-  size_t len, tail = strlen (strerror (errnum));
-
-  nook_error (err, errnum, "cannot listen on the %s port: listen %s%c %s%s%s:%u: %s", p->udp ? "UDP" : "TCP",
-              p->udp ? "udp" : "tcp", v6 ? '6' : '4', v6 ? "[" : "", p->host_ip[0] ? p->host_ip : "0.0.0.0",
-              v6 ? "]" : "", port, op);
-  len = strlen (err->msg);
-  if (len >= tail && err->msg[len - tail] >= 'A' && err->msg[len - tail] <= 'Z')
-    err->msg[len - tail] += 'a' - 'A';
-  return -1;
-}
-
-static int
-open_listener (const struct nook_port *p, uint16_t port, int *out, nook_err *err)
-{
-  struct sockaddr_storage ss;
-  socklen_t len;
-  cleanup_close int fd = -1;
-  int one = 1;
-
-  if (!make_sockaddr (p->host_ip, port, &ss, &len))
-    return nook_error_input (err, "invalid host IP `%s` of a published port", p->host_ip);
-  fd = socket (ss.ss_family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return nook_error (err, errno, "socket");
-  if (ss.ss_family == AF_INET6)
-    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof (one));
-  if (!p->udp)
-    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
-  if (bind (fd, (struct sockaddr *) &ss, len) < 0)
-    return bind_error (err, p, port, "bind", errno);
-  if (!p->udp && listen (fd, SOMAXCONN) < 0)
-    return bind_error (err, p, port, "listen", errno);
-  *out = steal_fd (&fd);
-  return 0;
-}
 
 static int
 bind_all (struct fwd *f, const struct nook_port *ports, size_t n, const char *ctr_ip, nook_err *err)
@@ -191,8 +130,9 @@ bind_all (struct fwd *f, const struct nook_port *ports, size_t n, const char *ct
 
         l->udp = ports[i].udp;
         l->ref = (struct ref) { l->udp ? REF_UDP_LISTEN : REF_TCP_LISTEN, l, 0 };
-        make_sockaddr (ctr_ip, (uint16_t) (ports[i].ctr_port + k), &l->dst, &l->dstlen);
-        if (open_listener (&ports[i], (uint16_t) (ports[i].host_port + k), &l->fd, err) < 0)
+        nook_port_sockaddr (ctr_ip, (uint16_t) (ports[i].ctr_port + k), &l->dst, &l->dstlen);
+        l->fd = nook_port_listen (&ports[i], (uint16_t) (ports[i].host_port + k), SOCK_NONBLOCK, SOMAXCONN, err);
+        if (l->fd < 0)
           return -1;
         f->n_ls++;
         if (epoll_ctl (f->ep, EPOLL_CTL_ADD, l->fd, &ev) < 0)
@@ -688,7 +628,7 @@ nook_forward_start (const struct nook_port *ports, size_t n, const char *ctr_ip,
   ssize_t r;
   int p[2];
 
-  if (ctr_ip == NULL || *ctr_ip == '\0' || !make_sockaddr (ctr_ip, 0, &ss, &len))
+  if (ctr_ip == NULL || *ctr_ip == '\0' || !nook_port_sockaddr (ctr_ip, 0, &ss, &len))
     return nook_error_input (err, "invalid container address `%s` for port forwarding", ctr_ip ? ctr_ip : "");
   if (pipe2 (p, O_CLOEXEC) < 0)
     return nook_error (err, errno, "pipe2");

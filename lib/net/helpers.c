@@ -63,26 +63,31 @@ is_executable (const char *path)
 }
 
 bool
-nook_net_on_path (const char *prog)
+nook_net_find (const char *prog, bool sbin, char path[4096])
 {
+  const char *env = getenv ("PATH");
+  char dirs[4096];
+  char *save = NULL;
+
   if (prog == NULL || *prog == '\0')
     return false;
   if (strchr (prog, '/'))
-    return is_executable (prog);
-
-  const char *path = getenv ("PATH");
-  if (path == NULL)
-    path = "/usr/local/bin:/usr/bin:/bin";
-  for (const char *p = path;; )
     {
-      const char *end = strchrnul (p, ':');
-      cleanup_free char *full = end == p ? xasprintf ("./%s", prog) : xasprintf ("%.*s/%s", (int) (end - p), p, prog);
-      if (is_executable (full))
-        return true;
-      if (*end == '\0')
-        return false;
-      p = end + 1;
+      snprintf (path, 4096, "%s", prog);
+      return is_executable (prog);
     }
+  snprintf (dirs, sizeof (dirs), "%s%s", env ? env : "/usr/local/bin:/usr/bin:/bin", sbin ? ":/usr/sbin:/sbin" : "");
+  for (char *d = strtok_r (dirs, ":", &save); d; d = strtok_r (NULL, ":", &save))
+    if (d[0] == '/' && snprintf (path, 4096, "%s/%s", d, prog) < 4096 && is_executable (path))
+      return true;
+  return false;
+}
+
+bool
+nook_net_on_path (const char *prog)
+{
+  char path[4096];
+  return nook_net_find (prog, false, path);
 }
 
 /* ---- the helper's log ---- */
@@ -363,36 +368,51 @@ parse_default_route (const char *text, char ifname[IFNAMSIZ], struct in_addr *gw
   return false;
 }
 
-/* Fork a child that enters the user (USERFD >= 0) and network namespaces and reads IFNAME there. */
-static int
-read_in_ns (int netfd, int userfd, const char *ifname, struct ns_raw *raw, nook_err *err)
+struct in_ns_report
 {
-  int pipefd[2];
+  int rc;
+  nook_err err;
+};
 
-  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+int
+nook_net_in_ns (int netns_fd, int userns_fd, int (*fn) (const void *arg, void *out, nook_err *err),
+                const void *arg, void *out, size_t len, nook_err *err)
+{
+  struct in_ns_report r = { 0 };
+  int p[2];
+
+  if (pipe2 (p, O_CLOEXEC) < 0)
     return nook_error (err, errno, "pipe");
-  cleanup_close int rd = pipefd[0];
-  cleanup_close int wr = pipefd[1];
-
+  cleanup_close int rd = p[0];
+  cleanup_close int wr = p[1];
   pid_t child = fork ();
   if (child < 0)
     return nook_error (err, errno, "fork");
   if (child == 0)
     {
-      if ((userfd >= 0 && setns (userfd, CLONE_NEWUSER) < 0) || setns (netfd, CLONE_NEWNET) < 0)
-        _exit (1);
-      raw_route (raw);
-      raw_iface (ifname, raw);
-      _exit (nook_write_all (wr, raw, sizeof (*raw)) < 0 ? 1 : 0);
+      if ((userns_fd >= 0 && setns (userns_fd, CLONE_NEWUSER) < 0) || setns (netns_fd, CLONE_NEWNET) < 0)
+        r.rc = nook_error (&r.err, errno, "setns into the container's network namespace");
+      else
+        r.rc = fn (arg, out, &r.err);
+      _exit (nook_write_all (wr, &r, sizeof (r)) < 0 || nook_write_all (wr, out, len) < 0 ? 1 : 0);
     }
   close (steal_fd (&wr));
-  int n = nook_read_all (rd, raw, sizeof (*raw));
-  int saved = errno;
-  int status = nook_wait_status (child, err);
-  if (n < 0)
-    return nook_error (err, saved, "read the interface `%s` of the container", ifname);
-  if (status != 0 || n != (int) sizeof (*raw))
-    return nook_error (err, EPERM, "enter the network namespace of the container");
+  int n = nook_read_all (rd, &r, sizeof (r));
+  int m = n == (int) sizeof (r) ? nook_read_all (rd, out, len) : 0;
+  if (nook_wait_status (child, err) < 0)
+    return -1;
+  if (n != (int) sizeof (r) || m != (int) len)
+    return nook_error (err, EIO, "read the report of the child in the container's network namespace");
+  if (r.rc < 0)
+    *err = r.err;
+  return r.rc;
+}
+
+static int
+read_iface (const void *arg, void *out, nook_err *err)
+{
+  raw_route (out);
+  raw_iface (arg, out);
   return 0;
 }
 
@@ -407,7 +427,7 @@ nook_net_ns_iface (int netns_fd, int userns_fd, const char *ifname, struct nook_
     snprintf (iface, sizeof (iface), "%s", ifname);
   if (netns_fd >= 0)
     {
-      if (read_in_ns (netns_fd, userns_fd, iface, raw, err) < 0)
+      if (nook_net_in_ns (netns_fd, userns_fd, read_iface, iface, raw, sizeof (*raw), err) < 0)
         return -1;
     }
   else

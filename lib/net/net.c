@@ -9,15 +9,12 @@
 #include <unistd.h>
 
 #include "net/net_internal.h"
-#include "store/store.h"
 #include "util/cleanup.h"
 #include "util/strutil.h"
 #include "util/syscalls.h"
 
 struct nook_net
 {
-  enum nook_net_mode mode;
-  struct nook_store *store;
   char *id;
   bool attached;      /* bridge: veth and address to undo */
   pid_t helper;       /* pasta or slirp4netns */
@@ -27,9 +24,6 @@ struct nook_net
   int guard_fd;       /* its pipe: closing it lets the guard go */
 };
 
-/* pasta loses PR_SET_PDEATHSIG when it enters a user namespace (the kernel clears it on a change of
- * credentials), so it would outlive a monitor killed with SIGKILL.  A guard process waits for the end of a
- * pipe only we hold, then kills the helper through a pidfd (no pid reuse race). */
 /* Close every fd but A and B (both >= 3): a guard must hold none of the monitor's (its READY pipe...). */
 static void
 keep_only (int a, int b)
@@ -43,6 +37,9 @@ keep_only (int a, int b)
   sys_close_range (hi + 1, ~0U, 0);
 }
 
+/* pasta loses PR_SET_PDEATHSIG when it enters a user namespace (the kernel clears it on a change of
+ * credentials), so it would outlive a monitor killed with SIGKILL.  A guard process waits for the end of a
+ * pipe only we hold, then kills the helper through a pidfd (no pid reuse race). */
 static int
 start_guard (struct nook_net *n, nook_err *err)
 {
@@ -92,9 +89,7 @@ setup_bridge (const struct nook_net_req *req, struct nook_net *n, struct nook_ne
 {
   struct nook_bridge_att att = { 0 };
 
-  if (req->store == NULL)
-    return nook_error_input (err, "bridge network: no store");
-  if (nook_bridge_attach (req->store, req->id, req->pid, &att, err) < 0)
+  if (nook_bridge_attach (req->id, req->netns_fd, &att, err) < 0)
     return -1;
   n->attached = true;
   snprintf (info->ip, sizeof (info->ip), "%s", att.ip);
@@ -104,7 +99,6 @@ setup_bridge (const struct nook_net_req *req, struct nook_net *n, struct nook_ne
   info->prefix = att.prefix;
   if (req->n_ports > 0 && nook_forward_start (req->ports, req->n_ports, att.ip, &n->forwarder, err) < 0)
     return -1;
-  info->helper_pid = n->forwarder;
   return 0;
 }
 
@@ -117,8 +111,6 @@ nook_net_setup (const struct nook_net_req *req, struct nook_net **out, struct no
   if (n == NULL)
     return nook_error (err, ENOMEM, "network setup");
   memset (info, 0, sizeof (*info));
-  n->mode = req->mode;
-  n->store = req->store;
   n->id = xstrdup (req->id);
   n->exit_fd = n->guard_fd = -1;
   switch (req->mode)
@@ -143,8 +135,6 @@ nook_net_setup (const struct nook_net_req *req, struct nook_net **out, struct no
       *out = NULL;
       return nook_error_prefix (err, "%s network", nook_net_mode_name (req->mode));
     }
-  if (info->helper_pid == 0)
-    info->helper_pid = n->helper;
   *out = n;
   return 0;
 }
@@ -175,17 +165,17 @@ nook_net_teardown (struct nook_net *n)
   if (n->attached)
     {
       nook_err ignored = { 0 };
-      nook_bridge_detach (n->store, n->id, &ignored);
+      nook_bridge_detach (n->id, &ignored);
     }
   free (n->id);
   free (n);
 }
 
 int
-nook_net_cleanup (struct nook_store *store, const char *id, nook_err *err)
+nook_net_cleanup (const char *id, nook_err *err)
 {
-  /* Only root containers use the bridge; helpers die with their monitor (PR_SET_PDEATHSIG). */
-  if (store == NULL || geteuid () != 0)
+  /* Only root containers use the bridge; helpers die with their monitor (PR_SET_PDEATHSIG, pasta's guard). */
+  if (geteuid () != 0)
     return 0;
-  return nook_bridge_detach (store, id, err);
+  return nook_bridge_detach (id, err);
 }

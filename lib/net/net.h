@@ -24,12 +24,11 @@
 
 #include "util/error.h"
 
-struct nook_store;
-
 #define NOOK_BRIDGE_NAME "nook0"
 #define NOOK_BRIDGE_SUBNET "10.87.0.0/16"   /* gateway (the bridge's address): .0.1; not podman's 10.88.0.0/16 */
 #define NOOK_NET_IFNAME "eth0"              /* the container's interface (bridge, pasta, slirp4netns) */
 #define NOOK_NET_MTU 65520                  /* helpers' tap MTU */
+#define NOOK_SLIRP_DNS "10.0.2.3"           /* slirp4netns's DNS forwarder (the container's resolv.conf) */
 
 enum nook_net_mode
 {
@@ -81,10 +80,8 @@ const char *nook_net_mode_name (enum nook_net_mode mode);   /* "none" "host" "pa
 
 struct nook_net_req
 {
-  struct nook_store *store;     /* bridge IPAM lives in the store (STORE/networks/) */
   const char *id;               /* the container's full id */
   enum nook_net_mode mode;
-  pid_t pid;                    /* the container's init (created, not started) */
   int netns_fd, userns_fd;      /* its network and user namespaces (the runtime's netns_out/userns_out: the
                                    init is not dumpable before it execs, /proc/PID/ns/ is closed to a
                                    rootless caller); userns_fd -1: none of its own */
@@ -103,9 +100,6 @@ struct nook_net_info
   char host_addr[46];    /* an address in the container that reaches the host (host.containers.internal):
                             bridge: the gateway; pasta: the gateway (mapped to the host's loopback);
                             slirp4netns: 10.0.2.2 */
-  char dns[46];          /* a nameserver the container should use instead of the host's ("" = keep the
-                            host's): slirp4netns 10.0.2.3 */
-  pid_t helper_pid;      /* pasta/slirp4netns, or the port forwarder; 0 when none */
 };
 
 struct nook_net;   /* a running network: its helper processes (children of the caller) */
@@ -123,6 +117,6 @@ void nook_net_teardown (struct nook_net *n);
 void nook_net_forget_child (struct nook_net *n, pid_t pid);
 /* After a monitor died (or on rm): release what the container ID may still hold (bridge address, veth).
  * Idempotent; a container with nothing is fine. */
-int nook_net_cleanup (struct nook_store *store, const char *id, nook_err *err);
+int nook_net_cleanup (const char *id, nook_err *err);
 
 #endif

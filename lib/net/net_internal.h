@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "net/net.h"
@@ -45,11 +46,10 @@ struct nook_bridge_att
   char veth[16];        /* the host side: "nk" + the first 12 characters of the id */
 };
 /* Ensure the bridge (address, up), the firewall; allocate an address; create the veth pair with the peer
- * NOOK_NET_IFNAME in the netns of PID, configure it there (address, up, default route via the gateway). */
-int nook_bridge_attach (struct nook_store *s, const char *id, pid_t pid, struct nook_bridge_att *att,
-                        nook_err *err);
+ * NOOK_NET_IFNAME in the netns NETNS_FD, configure it there (address, up, default route via the gateway). */
+int nook_bridge_attach (const char *id, int netns_fd, struct nook_bridge_att *att, nook_err *err);
 /* Delete the host veth (if still there) and release the address.  Idempotent. */
-int nook_bridge_detach (struct nook_store *s, const char *id, nook_err *err);
+int nook_bridge_detach (const char *id, nook_err *err);
 
 /* ---- pasta.c, slirp.c: rootless helpers, children of the caller (PR_SET_PDEATHSIG SIGKILL) ----
  * Both: ports forwarded per REQ->ports (already assigned), host loopback reachable from the container
@@ -61,6 +61,14 @@ int nook_pasta_start (const struct nook_net_req *req, pid_t *helper, struct nook
 int nook_slirp_start (const struct nook_net_req *req, pid_t *helper, int *exit_fd, struct nook_net_info *info,
                       nook_err *err);
 
+/* ---- portspec.c, shared with forward.c ---- */
+/* A socket (SOCK_FLAGS added to its type) bound on P's host address at PORT, listening (BACKLOG) for TCP;
+ * podman's error text ("cannot listen on the TCP port: listen tcp4 0.0.0.0:8080: bind: address already in
+ * use").  Returns the fd. */
+int nook_port_listen (const struct nook_port *p, uint16_t port, int sock_flags, int backlog, nook_err *err);
+/* IP ("" = any IPv4) and PORT as a socket address; false when IP does not parse. */
+bool nook_port_sockaddr (const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
+
 /* ---- forward.c: root bridge port publishing: a child process (PR_SET_PDEATHSIG SIGKILL) listening on each
  * host port (already checked by nook_port_assign) and forwarding TCP connections and UDP datagrams to
  * CTR_IP:ctr_port.  Returns once every socket is bound (a bind error comes back as the error). */
@@ -71,6 +79,13 @@ int nook_forward_start (const struct nook_port *ports, size_t n, const char *ctr
 void nook_net_stop_child (pid_t pid);
 /* Whether PROG is an executable on PATH. */
 bool nook_net_on_path (const char *prog);
+/* Its full path in *PATH (PROG itself when it has a '/'); SBIN: also look in /usr/sbin and /sbin (tools a
+ * user's PATH may lack).  False when not found. */
+bool nook_net_find (const char *prog, bool sbin, char path[4096]);
+/* Run FN (ARG, OUT, err) in a forked child that enters USERNS_FD (>= 0) and NETNS_FD first; OUT (LEN bytes)
+ * and FN's error come back to us.  Returns FN's result. */
+int nook_net_in_ns (int netns_fd, int userns_fd, int (*fn) (const void *arg, void *out, nook_err *err),
+                    const void *arg, void *out, size_t len, nook_err *err);
 /* Shared by pasta.c and slirp.c.  The helper's stdout+stderr: RUNROOT/<ID>/NAME.log (created or truncated;
  * a memfd when RUNROOT is NULL), quoted in its errors. */
 int nook_net_log_open (const char *runroot, const char *id, const char *name, nook_err *err);
@@ -80,9 +95,8 @@ int nook_net_spawn (char *const argv[], int log_fd, const int *fds, size_t n_fds
 /* Wait up to TIMEOUT_MS for the helper *PID to write to READY_FD.  An exit first (reaped, *PID = 0), a
  * closed READY_FD or the timeout: an error with the end of its log; the caller stops a helper still running. */
 int nook_net_wait_ready (const char *name, pid_t *pid, int ready_fd, int log_fd, int timeout_ms, nook_err *err);
-/* INFO->ip, prefix, gateway (of the default route on IFNAME), mac of IFNAME in the netns of PID (a forked
- * child enters its user namespace, when not ours, and its netns).  PID 0: here; IFNAME NULL: the interface
- * of the default route. */
+/* INFO->ip, prefix, gateway (of the default route on IFNAME), mac of IFNAME in the netns NETNS_FD (entered
+ * with nook_net_in_ns).  NETNS_FD -1: here; IFNAME NULL: the interface of the default route. */
 int nook_net_ns_iface (int netns_fd, int userns_fd, const char *ifname, struct nook_net_info *info, nook_err *err);
 
 #endif

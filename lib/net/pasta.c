@@ -98,7 +98,6 @@ pasta_info (const struct nook_net_req *req, struct nook_net_info *info)
       && nook_net_ns_iface (-1, -1, NULL, info, &ignored) == 0)
     info->mac[0] = '\0';   /* pasta's tap has a MAC of its own */
   snprintf (info->host_addr, sizeof (info->host_addr), "%s", info->gateway);
-  info->dns[0] = '\0';
 }
 
 int
@@ -126,7 +125,6 @@ nook_pasta_start (const struct nook_net_req *req, pid_t *helper, struct nook_net
     return -1;
 
   pasta_info (req, info);
-  info->helper_pid = pid;
   *helper = steal_pid (&pid);
   return 0;
 }

@@ -281,8 +281,8 @@ is_v6 (const char *ip)
   return strchr (ip, ':') != NULL;
 }
 
-static bool
-port_sockaddr (const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+bool
+nook_port_sockaddr (const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
   memset (ss, 0, sizeof (*ss));
   if (is_v6 (ip))
@@ -326,18 +326,17 @@ listen_error (nook_err *err, const struct nook_port *p, uint16_t port, const cha
   return -1;
 }
 
-/* Bind (and for TCP listen on) P's address at PORT, then close again.  PORT 0: *BOUND gets the port. */
-static int
-port_try (const struct nook_port *p, uint16_t port, uint16_t *bound, nook_err *err)
+int
+nook_port_listen (const struct nook_port *p, uint16_t port, int sock_flags, int backlog, nook_err *err)
 {
   struct sockaddr_storage ss;
   socklen_t len;
   cleanup_close int fd = -1;
   int one = 1;
 
-  if (!port_sockaddr (p->host_ip, port, &ss, &len))
+  if (!nook_port_sockaddr (p->host_ip, port, &ss, &len))
     return nook_error_input (err, "invalid host IP `%s` of a published port", p->host_ip);
-  fd = socket (ss.ss_family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  fd = socket (ss.ss_family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | sock_flags, 0);
   if (fd < 0)
     return nook_error (err, errno, "socket");
   if (ss.ss_family == AF_INET6 && setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof (one)) < 0)
@@ -346,8 +345,21 @@ port_try (const struct nook_port *p, uint16_t port, uint16_t *bound, nook_err *e
     return nook_error (err, errno, "setsockopt SO_REUSEADDR");
   if (bind (fd, (struct sockaddr *) &ss, len) < 0)
     return listen_error (err, p, port, "bind", errno);
-  if (!p->udp && listen (fd, 1) < 0)
+  if (!p->udp && listen (fd, backlog) < 0)
     return listen_error (err, p, port, "listen", errno);
+  return steal_fd (&fd);
+}
+
+/* Bind (and for TCP listen on) P's address at PORT, then close again.  PORT 0: *BOUND gets the port. */
+static int
+port_try (const struct nook_port *p, uint16_t port, uint16_t *bound, nook_err *err)
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+  cleanup_close int fd = nook_port_listen (p, port, 0, 1, err);
+
+  if (fd < 0)
+    return -1;
   if (bound != NULL)
     {
       len = sizeof (ss);
@@ -432,7 +444,7 @@ check_entry (const struct nook_port *p, nook_err *err)
       || (uint32_t) p->host_port + p->count - 1 > 65535)
     return nook_error_input (err, "invalid published port range %u-%u (%u ports)", p->host_port, p->ctr_port,
                              p->count);
-  if (!port_sockaddr (p->host_ip, 0, &ss, &len))
+  if (!nook_port_sockaddr (p->host_ip, 0, &ss, &len))
     return nook_error_input (err, "invalid host IP `%s` of a published port", p->host_ip);
   return 0;
 }

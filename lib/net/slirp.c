@@ -25,7 +25,6 @@
 #define SLIRP_PREFIX 24
 #define API_SOCKET "slirp4netns.sock"
 #define SLIRP_GATEWAY "10.0.2.2"
-#define SLIRP_DNS "10.0.2.3"
 
 /* slirp4netns' command line: ready pipe fd 3, exit pipe fd 4. */
 static char **
@@ -151,7 +150,6 @@ slirp_info (const struct nook_net_req *req, struct nook_net_info *info)
       info->mac[0] = '\0';
     }
   snprintf (info->host_addr, sizeof (info->host_addr), "%s", SLIRP_GATEWAY);
-  snprintf (info->dns, sizeof (info->dns), "%s", SLIRP_DNS);
 }
 
 int
@@ -195,7 +193,6 @@ nook_slirp_start (const struct nook_net_req *req, pid_t *helper, int *exit_fd, s
       return -1;
 
   slirp_info (req, info);
-  info->helper_pid = pid;
   *exit_fd = steal_fd (&quit_wr);
   *helper = steal_pid (&pid);
   return 0;

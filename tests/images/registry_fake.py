@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""A misbehaving fake registry (127.0.0.1 only) for tests/system/image_redirect.sh and manual runs of
-tests/manual/registry_try.c.
+"""A misbehaving fake registry (127.0.0.1 only) for tests/system/image_redirect.sh.
 
     registry_fake.py OCI_LAYOUT PORT [USER:PASS]
 
