@@ -159,29 +159,6 @@ client_cleanup (struct client *c)
 
 /* ---- I/O ---- */
 
-/* write() all of BUF to FD, waiting when FD is non-blocking. */
-static int
-out_write (int fd, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, len);
-      if (n < 0 && errno == EAGAIN)
-        {
-          struct pollfd p = { .fd = fd, .events = POLLOUT };
-          poll (&p, 1, -1);
-          continue;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      buf += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
 static void
 on_frame (struct client *c, int type, const char *p, size_t len)
 {
@@ -190,7 +167,7 @@ on_frame (struct client *c, int type, const char *p, size_t len)
   if (type == NOOK_ATTACH_OUT || type == NOOK_ATTACH_ERR)
     {
       int fd = type == NOOK_ATTACH_OUT ? STDOUT_FILENO : STDERR_FILENO;
-      if (c->out_ok[fd] && out_write (fd, p, len) < 0)
+      if (c->out_ok[fd] && nook_write_all (fd, p, len) < 0)
         c->out_ok[fd] = false; /* keep reading, drop the output */
     }
   else if (type == NOOK_ATTACH_FAILED)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/terminal.h"
+#include "util/fs.h"
 #include "util/term.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -152,29 +153,6 @@ attach_handle_signals (struct attach *a, nook_err *err)
 }
 
 /* write() all of BUF to FD, waiting when FD is non-blocking.  -1 with errno on failure. */
-static int
-write_all (int fd, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, len);
-      if (n < 0 && errno == EAGAIN)
-        {
-          struct pollfd p = { .fd = fd, .events = POLLOUT };
-          if (poll (&p, 1, -1) < 0 && errno != EINTR)
-            return -1;
-          continue;
-        }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      buf += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
 /* master -> stdout.  EIO (or EOF) means no process holds the slave side any more. */
 static void
 attach_pump_master (struct attach *a)
@@ -189,7 +167,7 @@ attach_pump_master (struct attach *a)
       a->master_open = false;
       return;
     }
-  if (a->out_ok && write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
+  if (a->out_ok && nook_write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
     a->out_ok = false; /* keep reading and drop the output, so the container never blocks on us */
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,14 @@ nook_write_all (int fd, const void *buf, size_t len)
   while (len > 0)
     {
       ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EAGAIN)
+        {
+          /* a non-blocking fd (our stdout shared with a terminal): wait until it takes more */
+          struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+          if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
+            return -1;
+          continue;
+        }
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
