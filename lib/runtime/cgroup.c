@@ -613,6 +613,23 @@ warn_unplaced (struct nook_cgroup_ctx *ctx)
                                 "resource limits");
 }
 
+/* A cgroup that already holds processes belongs to someone else: `kill --all` and `delete --force` signal
+ * every process of the container's cgroup, so sharing one would reach them too (runc refuses it as well). */
+static int
+check_unused (const struct nook_cgroup *cg, nook_err *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+
+  if (nook_cgroup_pids (cg, &pids, &n, err) < 0)
+    return -1;
+  if (n > 0)
+    return nook_error_input (err, "linux.cgroupsPath: cgroup `%s` already has %zu process(es): a container "
+                                  "needs a cgroup of its own",
+                             cg->unified ? cg->unified : cg->v1[0], n);
+  return 0;
+}
+
 int
 nook_cgroup_create (const struct nook_spec *spec, const char *id, bool rootless, pid_t pid,
                     struct nook_cgroup **out, nook_err *err)
@@ -634,6 +651,8 @@ nook_cgroup_create (const struct nook_spec *spec, const char *id, bool rootless,
       ret = 0;
       goto out;
     }
+  if (placed == 0 && check_unused (ctx.cg, err) < 0)
+    goto out;
   /* From here on, a failure removes what was created (a partial placement included). */
   if (placed < 0 || apply_limits (&ctx, err) < 0 || (pid > 0 && nook_cgroup_enter (ctx.cg, pid, err) < 0))
     {

@@ -17,6 +17,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/launch.h"
+#include "runtime/rootfs.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
 #include "util/cleanup.h"
@@ -135,6 +136,20 @@ check_terminal (const struct nook_spec *spec, const struct nook_create_opts *o, 
 }
 
 static int
+check_mountns (const struct nook_spec *spec, const struct nook_create_opts *o, nook_err *err)
+{
+  size_t ignored;
+
+  if (nook_rootfs_check_shared_mountns (spec, o->no_pivot, o->overlay != NULL, &ignored, err) < 0)
+    return -1;
+  if (ignored > 0)
+    nook_warn ("no private mount namespace: %zu mounts and devices of config.json are not applied (they would "
+               "change the caller's mounts); the container is chrooted into its rootfs",
+               ignored);
+  return 0;
+}
+
+static int
 make_listener (struct birth *b, nook_err *err)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -160,7 +175,7 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   if (nook_id_check (o->id, err) < 0 || resolve_paths (b, o->bundle, err) < 0)
     return -1;
   spec = b->l.spec;
-  if (check_terminal (spec, o, attached, err) < 0)
+  if (check_terminal (spec, o, attached, err) < 0 || check_mountns (spec, o, err) < 0)
     return -1;
   b->l.opts = o;
   b->l.idmap = nook_idmap_method (spec, geteuid (), getegid ());
@@ -276,6 +291,8 @@ save_state (struct birth *b, const struct nook_create_opts *o, nook_err *err)
   st.setgroups_allowed = b->l.setgroups_allowed;
   st.annotations = ann;
   st.cgroup = b->cg ? nook_cgroup_to_json (b->cg) : NULL;
+  /* Only a mount namespace we created identifies the container's processes: any other is shared. */
+  if (nook_spec_owns_mountns (b->l.spec))
   {
     char path[64];
     struct stat ns;

@@ -36,6 +36,7 @@ struct entry
   struct nook_seccomp_prog prog;
   bool has_prog;
   int ns_fds[NOOK_NS_COUNT];
+  int root_fd;                   /* the init's root when the container has no mount namespace of its own */
   int sync_parent, sync_child;
 };
 
@@ -176,31 +177,44 @@ open_namespaces (struct entry *e, nook_err *err)
       if (e->ns_fds[t] < 0)
         return nook_error (err, errno, "open `%s`", path);
     }
+  if (!nook_spec_owns_mountns (e->spec))
+    {
+      char path[64];
+      snprintf (path, sizeof (path), "/proc/%d/root", (int) e->st->pid);
+      e->root_fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (e->root_fd < 0)
+        return nook_error (err, errno, "open `%s`", path);
+    }
   return 0;
 }
 
-/* User namespace first (it grants the rights for the rest), the mount namespace last. */
-static const int join_order[] = { NOOK_NS_USER, NOOK_NS_IPC,    NOOK_NS_UTS,  NOOK_NS_NET,
-                                  NOOK_NS_PID,  NOOK_NS_CGROUP, NOOK_NS_TIME, NOOK_NS_MOUNT };
-
+/* Around the user namespace in two passes (see nook_ns_join_pending), the mount namespace last.  A container
+ * without a mount namespace of its own was chrooted into its rootfs: so is the new process (through the
+ * init's root, opened before we joined anything). */
 static int
 join_all (struct entry *e, nook_err *err)
 {
-  for (size_t i = 0; i < sizeof (join_order) / sizeof (join_order[0]); i++)
+  unsigned pending = 0;
+
+  for (int t = NOOK_NS_USER + 1; t < NOOK_NS_COUNT; t++)
+    if (e->ns_fds[t] >= 0)
+      pending |= 1u << t;
+  if (nook_ns_join_pending (e->ns_fds, &pending, true, err) < 0)
+    return -1;
+  if (e->ns_fds[NOOK_NS_USER] >= 0)
     {
-      int t = join_order[i];
-      if (e->ns_fds[t] < 0)
-        continue;
-      if (nook_ns_join (e->ns_fds[t], t, err) < 0)
+      if (nook_ns_join (e->ns_fds[NOOK_NS_USER], NOOK_NS_USER, err) < 0)
         return -1;
-      if (t == NOOK_NS_USER)
-        {
-          if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
-            return nook_error (err, errno, "setresgid 0");
-          if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
-            return nook_error (err, errno, "setresuid 0");
-        }
+      e->st->setgroups_allowed = !nook_userns_setgroups_denied ();
+      if (setresgid (0, 0, 0) < 0 && errno != EINVAL)
+        return nook_error (err, errno, "setresgid 0");
+      if (setresuid (0, 0, 0) < 0 && errno != EINVAL)
+        return nook_error (err, errno, "setresuid 0");
     }
+  if (nook_ns_join_pending (e->ns_fds, &pending, false, err) < 0)
+    return -1;
+  if (e->root_fd >= 0 && (fchdir (e->root_fd) < 0 || chroot (".") < 0))
+    return nook_error (err, errno, "chroot into the root of container `%s`", e->st->id);
   return 0;
 }
 
@@ -266,6 +280,8 @@ entry_free (struct entry *e)
   for (int t = 0; t < NOOK_NS_COUNT; t++)
     if (e->ns_fds[t] >= 0)
       close (e->ns_fds[t]);
+  if (e->root_fd >= 0)
+    close (e->root_fd);
   if (e->sync_parent >= 0)
     close (e->sync_parent);
   if (e->sync_child >= 0)
@@ -386,7 +402,7 @@ int
 nook_container_exec (const struct nook_runtime_ctx *ctx, const struct nook_exec_opts *opts, int *status,
                      nook_err *err)
 {
-  struct entry e = { .opts = opts, .sync_parent = -1, .sync_child = -1 };
+  struct entry e = { .opts = opts, .root_fd = -1, .sync_parent = -1, .sync_child = -1 };
   pid_t first, proc = 0;
   int master = -1, ret = -1;
 

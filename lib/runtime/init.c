@@ -16,6 +16,7 @@
 #include "runtime/rootfs.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
+#include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/syscalls.h"
 
@@ -30,6 +31,7 @@ enter_user_ns (struct nook_launch *l, nook_err *err)
     {
       if (nook_ns_join (l->ns_fds[NOOK_NS_USER], NOOK_NS_USER, err) < 0)
         return -1;
+      l->setgroups_allowed = !nook_userns_setgroups_denied ();
     }
   else
     {
@@ -47,36 +49,41 @@ enter_user_ns (struct nook_launch *l, nook_err *err)
   return 0;
 }
 
-/* Join namespaces given by path and create the new ones; cgroup waits for stage 2 (after placement). */
+/* Namespaces given by path, joined around the user namespace in two passes (nook_ns_join_pending): one owned
+ * by the initial user namespace only before we enter ours, one owned by the joined user namespace only after.
+ * A cgroup namespace given by path is joined here too; a new one waits for stage 2 (after placement). */
 static int
-enter_other_ns (struct nook_launch *l, nook_err *err)
+enter_namespaces (struct nook_launch *l, nook_err *err)
 {
+  unsigned pending = 0;
   int flags = 0;
 
   for (int t = NOOK_NS_USER + 1; t < NOOK_NS_COUNT; t++)
     {
-      if (t == NOOK_NS_CGROUP || !l->spec->namespaces[t].enabled)
+      if (!l->spec->namespaces[t].enabled)
         continue;
       if (l->ns_fds[t] >= 0)
-        {
-          if (nook_ns_join (l->ns_fds[t], t, err) < 0)
-            return -1;
-        }
-      else
+        pending |= 1u << t;
+      else if (t != NOOK_NS_CGROUP)
         flags |= nook_ns_clone_flag (t);
     }
+  if (nook_ns_join_pending (l->ns_fds, &pending, true, err) < 0 || enter_user_ns (l, err) < 0)
+    return -1;
+  /* From here on /proc/PID of our processes is not accessible to the container (until execve). */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return nook_error (err, errno, "prctl PR_SET_DUMPABLE");
+  if (nook_ns_join_pending (l->ns_fds, &pending, false, err) < 0)
+    return -1;
   if (flags && unshare (flags) < 0)
     return nook_error (err, errno, "unshare namespaces (flags 0x%x)", flags);
   return 0;
 }
 
 static int
-enter_cgroup_ns (struct nook_launch *l, nook_err *err)
+enter_new_cgroup_ns (struct nook_launch *l, nook_err *err)
 {
-  if (!l->spec->namespaces[NOOK_NS_CGROUP].enabled)
+  if (!l->spec->namespaces[NOOK_NS_CGROUP].enabled || l->ns_fds[NOOK_NS_CGROUP] >= 0)
     return 0;
-  if (l->ns_fds[NOOK_NS_CGROUP] >= 0)
-    return nook_ns_join (l->ns_fds[NOOK_NS_CGROUP], NOOK_NS_CGROUP, err);
   if (unshare (CLONE_NEWCGROUP) < 0)
     return nook_error (err, errno, "unshare cgroup namespace");
   return 0;
@@ -174,11 +181,12 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     .new_netns = spec->namespaces[NOOK_NS_NET].enabled,
     .new_cgroupns = spec->namespaces[NOOK_NS_CGROUP].enabled,
     .no_pivot = l->opts->no_pivot,
+    .own_mountns = nook_spec_owns_mountns (spec),
   };
 
   if (nook_sync_expect (l->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
     return -1;
-  if (enter_cgroup_ns (l, err) < 0 || send_ns_fds (l, err) < 0)
+  if (enter_new_cgroup_ns (l, err) < 0 || send_ns_fds (l, err) < 0)
     return -1;
   if (nook_linux_setup (spec, spec->namespaces[NOOK_NS_UTS].enabled, spec->namespaces[NOOK_NS_NET].enabled,
                         spec->namespaces[NOOK_NS_IPC].enabled, err)
@@ -235,12 +243,7 @@ stage1_run (struct nook_launch *l, nook_err *err)
 
   if (l->spec->process && nook_process_prepare (l->spec->process, err) < 0)
     return -1;
-  if (enter_user_ns (l, err) < 0)
-    return -1;
-  /* From here on /proc/PID of our processes is not accessible to the container (until execve). */
-  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-    return nook_error (err, errno, "prctl PR_SET_DUMPABLE");
-  if (enter_other_ns (l, err) < 0)
+  if (enter_namespaces (l, err) < 0)
     return -1;
   pid = sys_clone_parent ();
   if (pid < 0)

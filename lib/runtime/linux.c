@@ -165,7 +165,8 @@ nook_linux_setup (const struct nook_spec *spec, bool new_uts, bool new_net, bool
 {
   if (set_names (spec, new_uts, err) < 0)
     return -1;
-  if (new_net && loopback_up (err) < 0)
+  /* Only a network namespace we created: a joined one is someone else's to configure. */
+  if (new_net && spec->namespaces[NOOK_NS_NET].path == NULL && loopback_up (err) < 0)
     return -1;
   return set_sysctls (spec, new_uts, new_net, new_ipc, err);
 }

@@ -276,7 +276,8 @@ same_ns (pid_t pid, const char *which, const struct stat *ns)
 }
 
 /* Without a cgroup: every process in the init's pid namespace; when the container shares our pid
- * namespace, every process in its mount namespace instead (a container always has its own). */
+ * namespace, every process in the mount namespace the runtime created for it; else (it has none of its
+ * own: that namespace is shared with others) the init alone. */
 static int
 pids_by_ns (const struct nook_state *st, pid_t **pids, size_t *n, nook_err *err)
 {
@@ -297,7 +298,7 @@ pids_by_ns (const struct nook_state *st, pid_t **pids, size_t *n, nook_err *err)
       snprintf (path, sizeof (path), "/proc/%d/ns/mnt", (int) st->pid);
       if (stat (path, &ns) < 0)
         return nook_error (err, errno, "stat `%s`", path);
-      if (stat ("/proc/self/ns/mnt", &self) == 0 && self.st_ino == ns.st_ino && self.st_dev == ns.st_dev)
+      if (st->mntns_ino == 0 || ns.st_ino != st->mntns_ino || ns.st_dev != st->mntns_dev)
         {
           v = xmalloc (sizeof (pid_t));
           v[cnt++] = st->pid;

@@ -385,6 +385,46 @@ after_pivot (const struct nook_spec *spec, unsigned long propagation, nook_err *
   return 0;
 }
 
+/* ---- without a mount namespace of our own ----------------------------------------------------------- */
+
+int
+nook_rootfs_check_shared_mountns (const struct nook_spec *spec, bool no_pivot, bool overlay, size_t *ignored,
+                                  nook_err *err)
+{
+  static const char why[] = "requires a private mount namespace (linux.namespaces has no `mount` without a path)";
+
+  *ignored = 0;
+  if (nook_spec_owns_mountns (spec))
+    return 0;
+  if (spec->masked_paths && spec->masked_paths[0])
+    return nook_error_input (err, "linux.maskedPaths: %s", why);
+  if (spec->readonly_paths && spec->readonly_paths[0])
+    return nook_error_input (err, "linux.readonlyPaths: %s", why);
+  if (spec->root_readonly)
+    return nook_error_input (err, "root.readonly: %s", why);
+  if (spec->rootfs_propagation)
+    return nook_error_input (err, "linux.rootfsPropagation: %s", why);
+  if (no_pivot)
+    return nook_error_input (err, "--no-pivot: %s", why);
+  if (overlay)
+    return nook_error_input (err, "the overlay rootfs: %s", why);
+  *ignored = spec->n_mounts + spec->n_devices;
+  return 0;
+}
+
+/* Never pivot_root, mount or unmount in a namespace we did not create: only our root changes. */
+static int
+enter_root_shared (const char *rootfs, nook_err *err)
+{
+  if (chdir (rootfs) < 0)
+    return nook_error (err, errno, "chdir `%s`", rootfs);
+  if (chroot (".") < 0)
+    return nook_error (err, errno, "chroot `%s`", rootfs);
+  if (chdir ("/") < 0)
+    return nook_error (err, errno, "chdir `/`");
+  return 0;
+}
+
 /* ---- the whole sequence ---------------------------------------------------------------------------- */
 
 int
@@ -399,6 +439,8 @@ nook_rootfs_setup (const struct nook_rootfs_ctx *ctx, nook_err *err)
   rootfs = realpath (ctx->rootfs, NULL);
   if (rootfs == NULL)
     return nook_error (err, errno, "rootfs `%s`", ctx->rootfs);
+  if (!ctx->own_mountns)
+    return enter_root_shared (rootfs, err);
 
   if (prepare_root (rootfs, propagation, &rootfd, err) < 0)
     return -1;

@@ -10,7 +10,8 @@
  *      pts/ptmx, /dev/fd, stdin, stdout, stderr links): mknod when we may, else bind-mounted from the host;
  *      an existing symlink at a device path is replaced, never followed;
  *   5. pivot_root(".", ".") + umount2(".", MNT_DETACH) (or, with no_pivot only, MS_MOVE + chroot);
- *   6. linux.maskedPaths, linux.readonlyPaths, root.readonly, then the final propagation of "/". */
+ *   6. linux.maskedPaths, linux.readonlyPaths, root.readonly, then the final propagation of "/".
+ * Only in a mount namespace the runtime created: without one the init just chroots into the rootfs. */
 #ifndef NOOK_RUNTIME_ROOTFS_H
 #define NOOK_RUNTIME_ROOTFS_H
 
@@ -29,9 +30,17 @@ struct nook_rootfs_ctx
   bool new_netns;          /* sysfs can be mounted only when we own the network namespace */
   bool new_cgroupns;
   bool no_pivot;
+  bool own_mountns;        /* a mount namespace we created: without one, nothing is mounted (chroot only) */
 };
 
 int nook_rootfs_setup (const struct nook_rootfs_ctx *ctx, nook_err *err);
+/* Before anything is created: a spec without a mount namespace of its own (none listed, or one joined by
+ * path) runs chrooted in its rootfs with nothing mounted, since every mount, pivot_root or unmount would
+ * change the caller's (or another owner's) mount table.  Refuses what then cannot be honoured safely
+ * (maskedPaths, readonlyPaths, root.readonly, rootfsPropagation, --no-pivot, an overlay rootfs); sets
+ * *IGNORED to the number of mounts and devices that will not be applied (the caller warns). */
+int nook_rootfs_check_shared_mountns (const struct nook_spec *spec, bool no_pivot, bool overlay, size_t *ignored,
+                                      nook_err *err);
 
 /* Parsed mount options (pure: unit-tested). */
 struct nook_mount_opts

@@ -211,6 +211,13 @@ int nook_ns_from_name (const char *name);   /* enum nook_ns_type or -1 */
 const char *nook_ns_name (int type);        /* config.json name */
 const char *nook_ns_proc_name (int type);   /* name under /proc/PID/ns: "user", "mnt", "net", ... */
 int nook_ns_clone_flag (int type);          /* CLONE_NEWUSER, ... */
+/* The container gets a mount namespace of its own (listed without a path).  Only then may the runtime
+ * mount, pivot_root or unmount: any other mount namespace belongs to the caller or to someone else. */
+static inline bool
+nook_spec_owns_mountns (const struct nook_spec *spec)
+{
+  return spec->namespaces[NOOK_NS_MOUNT].enabled && spec->namespaces[NOOK_NS_MOUNT].path == NULL;
+}
 
 /* A default config.json as runc/crun `spec` writes it (ROOTLESS: user namespace with a single mapping of
  * UID/GID, no network namespace, sysfs bound, no cgroup limits).  Returns an allocated JSON text. */

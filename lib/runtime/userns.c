@@ -160,3 +160,35 @@ nook_ns_join (int fd, int type, nook_err *err)
     return nook_error (err, errno, "setns %s namespace", nook_ns_name (type));
   return 0;
 }
+
+bool
+nook_userns_setgroups_denied (void)
+{
+  char buf[16] = "";
+  cleanup_close int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+
+  return fd >= 0 && read (fd, buf, sizeof (buf) - 1) > 0 && strncmp (buf, "deny", 4) == 0;
+}
+
+int
+nook_ns_join_pending (const int fds[NOOK_NS_COUNT], unsigned *pending, bool tolerate_eperm, nook_err *err)
+{
+  /* The mount namespace last: joining it changes our root, and the others are opened already anyway. */
+  static const int order[] = { NOOK_NS_USER, NOOK_NS_IPC,    NOOK_NS_UTS,  NOOK_NS_NET,
+                               NOOK_NS_PID,  NOOK_NS_CGROUP, NOOK_NS_TIME, NOOK_NS_MOUNT };
+
+  for (size_t i = 0; i < sizeof (order) / sizeof (order[0]); i++)
+    {
+      int t = order[i];
+      if (!(*pending & (1u << t)) || fds[t] < 0)
+        continue;
+      if (setns (fds[t], nook_ns_clone_flag (t)) < 0)
+        {
+          if (tolerate_eperm && errno == EPERM)
+            continue;
+          return nook_error (err, errno, "setns %s namespace", nook_ns_name (t));
+        }
+      *pending &= ~(1u << t);
+    }
+  return 0;
+}

@@ -52,5 +52,12 @@ char *nook_idmap_format (const struct nook_idmap *maps, size_t n);
 int nook_ns_open_paths (const struct nook_spec *spec, int fds[NOOK_NS_COUNT], nook_err *err);
 /* setns() one namespace fd; TYPE names it in the error. */
 int nook_ns_join (int fd, int type, nook_err *err);
+/* After joining a user namespace: whether setgroups(2) is denied in it (its maps were written unprivileged). */
+bool nook_userns_setgroups_denied (void);
+/* Join the namespaces of FDS whose bit (1 << type) is set in *PENDING, the mount namespace last; clear the bit
+ * of each one joined.  With TOLERATE_EPERM a join refused with EPERM stays pending instead of failing: a
+ * namespace owned by the initial user namespace can only be joined before entering a new user namespace,
+ * one owned by the container's only after, so callers join in two passes around the user namespace. */
+int nook_ns_join_pending (const int fds[NOOK_NS_COUNT], unsigned *pending, bool tolerate_eperm, nook_err *err);
 
 #endif
