@@ -133,7 +133,9 @@ cmd_images (struct mgr *m, int argc, char **argv)
         {
           struct nook_image *found = NULL;
           nook_err e2;
-          bool match = nook_store_image_find (s, argv[optind], &found, &e2) == 0 && strcmp (found->id, v[i]->id) == 0;
+          bool match = nook_image_matches_reference (v[i], argv[optind])
+                       || (nook_store_image_find (s, argv[optind], &found, &e2) == 0
+                           && strcmp (found->id, v[i]->id) == 0);
           nook_image_free (found);
           if (!match)
             continue;

@@ -31,12 +31,8 @@ cmd_save (struct mgr *m, int argc, char **argv)
       }
   if (optind != argc - 1)
     return mgr_usage ("save requires exactly 1 image (multi-image archives are not supported)");
-  if (output == NULL)
-    {
-      if (isatty (STDOUT_FILENO))
-        return mgr_usage ("refusing to save to terminal. Use -o flag or redirect");
-      output = "/dev/stdout";
-    }
+  if ((output == NULL || strcmp (output, "-") == 0) && isatty (STDOUT_FILENO))
+    return mgr_usage ("refusing to save to terminal. Use -o flag or redirect");
   if (strcmp (format, "oci-archive") == 0)
     fmt = NOOK_ARCHIVE_OCI;
   else if (strcmp (format, "docker-archive") == 0)
@@ -69,12 +65,8 @@ cmd_load (struct mgr *m, int argc, char **argv)
     }
   if (optind != argc)
     return mgr_usage ("load accepts no arguments (use -i FILE)");
-  if (input == NULL)
-    {
-      if (isatty (STDIN_FILENO))
-        return mgr_usage ("cannot read from terminal, use command-line redirection or the --input flag");
-      input = "/dev/stdin";
-    }
+  if ((input == NULL || strcmp (input, "-") == 0) && isatty (STDIN_FILENO))
+    return mgr_usage ("cannot read from terminal, use command-line redirection or the --input flag");
   if ((s = mgr_store (m, &err)) == NULL || nook_image_load (s, input, &names, &err) < 0)
     return mgr_fail (&err);
   for (size_t i = 0; names && names[i]; i++)

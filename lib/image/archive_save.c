@@ -426,6 +426,25 @@ write_archive (struct saver *sv, int fd, enum nook_archive_format fmt, nook_err 
   return ret;
 }
 
+/* A destination that exists and is not a regular file (a symlink such as /dev/stdout, a FIFO, a terminal) is
+ * written through in place, never replaced by a temp file renamed over it. */
+static bool
+output_is_file (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) < 0 || S_ISREG (st.st_mode);
+}
+
+static int
+write_to_special (struct saver *sv, const char *path, enum nook_archive_format fmt, nook_err *err)
+{
+  cleanup_close int fd = open (path, O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC);
+
+  if (fd < 0)
+    return nook_error (err, errno, "open `%s`", path);
+  return write_archive (sv, fd, fmt, err);
+}
+
 int
 nook_image_save (struct nook_store *s, const char *name, const char *output, enum nook_archive_format fmt,
                  nook_err *err)
@@ -441,6 +460,8 @@ nook_image_save (struct nook_store *s, const char *name, const char *output, enu
   sv.name = matched_name (img, name);
   if (output == NULL || strcmp (output, "-") == 0)
     ret = write_archive (&sv, STDOUT_FILENO, fmt, err);
+  else if (!output_is_file (output))
+    ret = write_to_special (&sv, output, fmt, err);
   else
     {
       ret = output_open (output, &o, err);

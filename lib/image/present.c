@@ -176,23 +176,35 @@ row (const struct nook_image *img, const char *repo, const char *tag)
   return o;
 }
 
+static bool
+repo_listed (json_t *rows, size_t first, const char *repo)
+{
+  for (size_t i = first; i < json_array_size (rows); i++)
+    if (strcmp (json_string_value (json_object_get (json_array_get (rows, i), "Repository")) ?: "", repo) == 0)
+      return true;
+  return false;
+}
+
 void
 nook_image_rows (const struct nook_image *img, json_t *rows)
 {
-  bool any = false;
-  for (size_t i = 0; img->names && img->names[i]; i++)
-    {
-      struct nook_ref r = { 0 };
-      nook_err ignored;
-      if (nook_ref_parse (img->names[i], &r, &ignored) == 0)
-        {
-          char *repo = nook_ref_repo (&r);
-          json_array_append_new (rows, row (img, repo, r.tag ? r.tag : "<none>"));
-          free (repo);
-          any = true;
-        }
-      nook_ref_free (&r);
-    }
-  if (!any)
+  size_t first = json_array_size (rows);
+
+  /* Tagged names first; a name by digest only adds a "<none>" row for a repository no tag names (podman). */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; img->names && img->names[i]; i++)
+      {
+        struct nook_ref r = { 0 };
+        nook_err ignored;
+        if (nook_ref_parse (img->names[i], &r, &ignored) == 0 && (pass == 0) == (r.tag != NULL))
+          {
+            char *repo = nook_ref_repo (&r);
+            if (pass == 0 || !repo_listed (rows, first, repo))
+              json_array_append_new (rows, row (img, repo, r.tag ? r.tag : "<none>"));
+            free (repo);
+          }
+        nook_ref_free (&r);
+      }
+  if (json_array_size (rows) == first)
     json_array_append_new (rows, row (img, "<none>", "<none>"));
 }

@@ -193,7 +193,13 @@ image_record (struct pull *p)
   img->digest = xstrdup (p->manifest_digest);
   img->manifest_type = xstrdup (p->manifest->media_type);
   img->names = xcalloc (2, sizeof (char *));
-  img->names[0] = nook_ref_string (&p->ref);
+  {
+    /* name:tag@digest is pulled by digest and named by it, as podman does: the tag said nothing more. */
+    struct nook_ref r = p->ref;
+    if (r.digest)
+      r.tag = NULL;
+    img->names[0] = nook_ref_string (&r);
+  }
   img->layers = xcalloc (n + 1, sizeof (char *));
   img->blobs = xcalloc (n + 1, sizeof (char *));
   for (size_t i = 0; i < n; i++)

@@ -473,6 +473,42 @@ find_in (const struct image_list *l, const char *name, const char **matched, noo
   return idx;
 }
 
+/* NAME without its ":tag" and "@digest". */
+static size_t
+repo_len (const char *name)
+{
+  const char *at = strchr (name, '@'), *slash = strrchr (name, '/'), *colon;
+  size_t n = at ? (size_t) (at - name) : strlen (name);
+
+  colon = memrchr (name, ':', n);
+  if (colon && (slash == NULL || colon > slash))
+    n = (size_t) (colon - name);
+  return n;
+}
+
+static bool
+ends_with_components (const char *s, size_t n, const char *suffix)
+{
+  size_t k = strlen (suffix);
+  if (k > n || memcmp (s + n - k, suffix, k) != 0)
+    return false;
+  return k == n || s[n - k - 1] == '/';
+}
+
+bool
+nook_image_matches_reference (const struct nook_image *img, const char *ref)
+{
+  bool whole = repo_len (ref) != strlen (ref); /* a tag or digest: compare whole names */
+
+  for (size_t i = 0; img->names && img->names[i]; i++)
+    {
+      const char *name = img->names[i];
+      if (ends_with_components (name, whole ? strlen (name) : repo_len (name), ref))
+        return true;
+    }
+  return false;
+}
+
 int
 nook_store_image_find (struct nook_store *s, const char *name, struct nook_image **out, nook_err *err)
 {

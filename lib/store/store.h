@@ -100,6 +100,9 @@ struct nook_image
 
 void nook_image_free (struct nook_image *img);
 void nook_images_free (struct nook_image **v, size_t n);
+/* podman's `images NAME`: a NAME without tag or digest matches every tag of its repository; a short NAME
+ * matches whole path components at the end of a name ("alpine" ~ "docker.io/library/alpine:3.20"). */
+bool nook_image_matches_reference (const struct nook_image *img, const char *ref);
 /* All images, newest first. */
 int nook_store_images (struct nook_store *s, struct nook_image ***out, size_t *n, nook_err *err);
 /* Add or update IMG (by id): names merge, and each of IMG's names is removed from any other image (a name

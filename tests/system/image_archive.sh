@@ -61,6 +61,18 @@ assert_rc save_by_id 0
 capture nk save -o "$D/missing.tar" "$REG/alpine:not-here"
 assert_nook_error save_missing "image not known"
 
+# save without -o streams to stdout (a pipeline `save | load` keeps the image), and -o /dev/stdout writes
+# through the path: nothing is renamed over it.
+st=$(new_store pipe)
+nk save "$REG/alpine:shared" 2> "$TMP/save.err" | nk_root "$st" load > "$TMP/load.out" 2>&1
+check_eq save_stdout_pipe_load "$SRC_ID" \
+  "$(nk_root "$st" image inspect "$REG/alpine:shared" 2> /dev/null | jq -r '.[0].Id')" "$(cat "$TMP/save.err" "$TMP/load.out")"
+# (into a file the mode's user owns: reopening a pipe of root's through /dev/stdout is not allowed to it)
+touch "$D/devstdout.tar" && chown --reference="$D" "$D/devstdout.tar"
+nk save -o /dev/stdout --format oci-archive "$REG/alpine:shared" 2> "$TMP/save.err" > "$D/devstdout.tar"
+check_eq save_dev_stdout_streams 1 "$(tar -tf "$D/devstdout.tar" 2> /dev/null | grep -c 'index.json')" "$(cat "$TMP/save.err")"
+check_eq save_dev_stdout_still_a_link "/proc/self/fd/1" "$(readlink /dev/stdout)"
+
 # Archives made by skopeo, loaded by nook.
 for fmt in oci-archive docker-archive; do
   f=$D/skopeo.$fmt.tar

@@ -98,6 +98,21 @@ if pull_ok pull_alpine_319 "$REG/alpine:3.19" --tls-verify=false; then
   check_eq alpine_319_id "$(reg_config_digest "$REG/alpine:3.19")" "$ID"
   check_file alpine_319_release "$(layer_dir "$(reg_diff_ids "$REG/alpine:3.19")")/etc/alpine-release" 3.19.4
   check_eq two_images_two_layers 2 "$(count_layers)"
+  # `images REPO` (no tag) lists every tag of the repository, also by its short name.
+  capture nk images --format '{{.Tag}}' "$REG/alpine"
+  check_eq images_repo_all_tags "3.19 3.20" "$(printf '%s\n' "$OUT" | sort | paste -sd' ')"
+  capture nk images --format '{{.Tag}}' alpine
+  check_eq images_short_repo_all_tags "3.19 3.20" "$(printf '%s\n' "$OUT" | sort | paste -sd' ')"
+  capture nk images --format '{{.Tag}}' alpine:3.19
+  check_eq images_short_repo_tag 3.19 "$OUT"
+  # repo:TAG@DIGEST is pulled by digest and named by it (podman): one image, no "TAG@sha256" name.
+  d319=sha256:$(reg_manifest_digest "$REG/alpine:3.19")
+  pull_ok pull_tag_and_digest "$REG/alpine:3.19@$d319" --tls-verify=false
+  capture nk images --format '{{.Repository}} {{.Tag}}' "$REG/alpine"
+  assert_not_contains pull_tag_and_digest_no_literal_name "@sha256" "$OUT"
+  check_eq pull_tag_and_digest_listed_once 2 "$(printf '%s\n' "$OUT" | grep -c .)"
+  capture nk tag "$REG/alpine@$d319" "$REG/alpine:by-digest"
+  assert_rc pull_tag_and_digest_then_tag 0
 fi
 
 # --- multi-arch index --------------------------------------------------------------------------------------
