@@ -346,8 +346,12 @@ cmd_exec (struct mgr *m, int argc, char **argv)
     ret = mgr_fail (&err);
   else
     {
+      char session[65] = "";
       o.command = argv + optind + 1;
+      o.session_id = session;
       ret = nook_ctr_exec (&nm, id, &o, &code, &err) < 0 ? mgr_fail (&err) : code;
+      if (ret == 0 && o.detach)
+        printf ("%s\n", session);
     }
   free (id);
   strv_free (env);

@@ -148,6 +148,14 @@ cmd_ps (struct mgr *m, int argc, char **argv)
     }
   if (format && (strcmp (format, "json") == 0 || strcmp (format, "{{json .}}") == 0))
     json_ps_arrays (keep);
+  else if (format && !notrunc) /* templates see podman's 12-digit .ID */
+    for (size_t i = 0; i < json_array_size (keep); i++)
+      {
+        json_t *r = json_array_get (keep, i);
+        char id12[13];
+        snprintf (id12, sizeof (id12), "%s", json_string_value (json_object_get (r, "ID")) ?: "");
+        json_object_set_new (r, "ID", json_string (id12));
+      }
   if (quiet)
     for (size_t i = 0; i < json_array_size (keep); i++)
       printf ("%.*s\n", notrunc ? 64 : 12, json_string_value (json_object_get (json_array_get (keep, i), "ID")));

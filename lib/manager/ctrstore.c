@@ -78,8 +78,8 @@ check_name (const char *name, nook_err *err)
                            name ? name : "");
 }
 
-static int
-random_id (char out[ID_LEN + 1], nook_err *err)
+int
+nook_ctr_random_id (char out[65], nook_err *err)
 {
   unsigned char raw[ID_LEN / 2];
   size_t got = 0;
@@ -222,7 +222,7 @@ pick_id (json_t *index, char out[ID_LEN + 1], nook_err *err)
 {
   for (;;)
     {
-      if (random_id (out, err) < 0)
+      if (nook_ctr_random_id (out, err) < 0)
         return -1;
       /* docker: a short id made of digits only reads like a number; names must not look like ids */
       if (!all_digits (out, 12) && index_by (index, "id", out, NULL) == NULL && index_by (index, "name", out, NULL) == NULL)

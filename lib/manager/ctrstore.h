@@ -25,6 +25,8 @@ int nook_ctr_new (struct nook_store *s, const char *name, const char *image_id, 
                   char **name_out, nook_err *err);
 /* Name, full id or unique id prefix -> id.  Missing: ENOENT "no container with name or ID \"X\" found: no
  * such container". */
+/* 64 random hex digits (container and exec session ids) into OUT[65]. */
+int nook_ctr_random_id (char out[65], nook_err *err);
 int nook_ctr_find (struct nook_store *s, const char *name_or_id, char **id, nook_err *err);
 int nook_ctr_read (struct nook_store *s, const char *id, json_t **record, nook_err *err);
 int nook_ctr_write (struct nook_store *s, const char *id, json_t *record, nook_err *err);

@@ -47,6 +47,7 @@ struct nook_ctr_exec_opts
   char **env;
   const char *user, *workdir;
   bool interactive, tty, detach, privileged;
+  char *session_id;           /* with detach: 65 bytes that get the exec session's id (podman prints it) */
 };
 int nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_opts *o, int *exit_code,
                    nook_err *err);

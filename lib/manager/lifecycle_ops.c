@@ -294,6 +294,8 @@ nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_op
                                .tty = o->tty, .detach = o->detach };
   static char *all_caps[] = { "ALL", NULL };
   cleanup_free char *user = NULL;
+  cleanup_close int devnull = -1;
+  int stdio[3];
   json_t *r = NULL;
   bool running;
   pid_t pid;
@@ -307,6 +309,20 @@ nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_op
     return nook_error_input (err, "can only create exec sessions on running containers: container state improper");
   if (o->privileged)
     eo.caps = all_caps;
+  /* podman: without -i the process reads /dev/null; detached it holds none of our stdio (a caller's
+   * `$(nook exec -d …)` returns at once) and we print the session's id. */
+  if (o->detach || (!o->interactive && !o->tty))
+    {
+      devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      if (devnull < 0)
+        return nook_error (err, errno, "open `/dev/null`");
+      stdio[0] = devnull;
+      stdio[1] = o->detach ? devnull : STDOUT_FILENO;
+      stdio[2] = o->detach ? devnull : STDERR_FILENO;
+      eo.stdio = stdio;
+    }
+  if (o->detach && o->session_id && nook_ctr_random_id (o->session_id, err) < 0)
+    return -1;
   /* --user NAME[:GROUP]: the runtime takes ids, looked up in the container's /etc/passwd */
   if (o->user && o->user[0] && pid > 0)
     {

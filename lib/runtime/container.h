@@ -53,6 +53,7 @@ struct nook_exec_opts
   const char *pid_file;
   const char *console_socket;
   int preserve_fds;
+  const int *stdio;           /* 3 fds to become the process's 0, 1, 2 (without a terminal); NULL: ours */
 };
 
 int nook_container_create (const struct nook_runtime_ctx *ctx, const struct nook_create_opts *opts, nook_err *err);

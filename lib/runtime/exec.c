@@ -236,6 +236,10 @@ child_setup (struct entry *e, nook_err *err)
         return -1;
       close (master);
     }
+  if (e->opts->stdio && !e->proc->terminal)
+    for (int i = 0; i < 3; i++)
+      if (dup2 (e->opts->stdio[i], i) < 0)
+        return nook_error (err, errno, "dup2 stdio %d", i);
   for (int fd = 3; fd < 3 + e->opts->preserve_fds; fd++)
     fcntl (fd, F_SETFD, 0);
   if (nook_process_finalize (e->proc, e->has_prog ? &e->prog : NULL, e->opts->preserve_fds, e->st->setgroups_allowed,

@@ -55,6 +55,18 @@ capture n exec nosuch-ctr true
 assert_nook_error exec_missing_container 'nosuch-ctr'
 out=$(printf 'via stdin\n' | n exec -i d1 cat 2>&1)
 check_eq exec_stdin "via stdin" "$out"
+# Without -i the process reads /dev/null (podman), not our stdin.
+out=$(printf 'not for you\n' | n exec d1 sh -c 'cat; readlink /proc/self/fd/0' 2>&1)
+check_eq exec_no_i_stdin_devnull "/dev/null" "$out"
+# exec -d detaches completely: $(…) returns at once with the session id, the process keeps running with
+# /dev/null for its stdio.
+start=$(date +%s)
+out=$(n exec -d d1 sh -c 'sleep 5; touch /tmp/detached-done' 2>&1)
+took=$(( $(date +%s) - start ))
+check_re exec_detach_prints_session_id '^[0-9a-f]{64}$' "$out"
+if [ "$took" -lt 5 ]; then pass exec_detach_returns_at_once; else fail exec_detach_returns_at_once "took ${took}s"; fi
+capture n exec d1 sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/cmdline 2>/dev/null | tr "\0" " ")" = "sleep 5 " ] && readlink $p/fd/1; done | head -n 1'
+check_eq exec_detach_stdout_devnull /dev/null "$OUT"
 
 # --- logs ---------------------------------------------------------------------------------------------------
 n run -d --name lg "$IMG" sh -c 'for i in 1 2 3 4 5; do echo line$i; sleep 0.4; done; echo err >&2' > /dev/null 2>&1
@@ -167,6 +179,11 @@ capture n ps -q --no-trunc --filter name=d1
 check_eq ps_q_no_trunc "$ID1" "$OUT"
 capture n ps --no-trunc --filter name=d1
 assert_contains ps_no_trunc_table "$ID1" "$OUT"
+# A template sees podman's 12-digit .ID, --no-trunc the whole one.
+capture n ps --filter name=d1 --format '{{.ID}}'
+check_eq ps_format_id_12 "${ID1:0:12}" "$OUT"
+capture n ps --filter name=d1 --no-trunc --format '{{.ID}}'
+check_eq ps_format_id_no_trunc "$ID1" "$OUT"
 capture n ps -a
 if printf '%s\n' "$OUT" | head -n 1 | grep -Eq '^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$'; then pass ps_table_header
 else fail ps_table_header "unexpected header" "$OUT"; fi
