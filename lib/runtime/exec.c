@@ -114,6 +114,14 @@ adjust_process (struct entry *e, nook_err *err)
     }
   if (o->user && apply_user (p, o->user, err) < 0)
     return -1;
+  if (o->set_gids)
+    {
+      free (p->user.additional_gids);
+      p->user.additional_gids = o->n_gids ? xmalloc (o->n_gids * sizeof (gid_t)) : NULL;
+      if (o->n_gids)
+        memcpy (p->user.additional_gids, o->gids, o->n_gids * sizeof (gid_t));
+      p->user.n_additional_gids = o->n_gids;
+    }
   for (size_t i = 0; o->caps && o->caps[i]; i++)
     {
       if (strcasecmp (o->caps[i], "ALL") == 0)

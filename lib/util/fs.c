@@ -450,6 +450,40 @@ nook_read_file_at (int dirfd, const char *name, char **out, size_t *len, size_t 
 }
 
 int
+nook_read_regular_fd (int fd, char **out, size_t *len, size_t max, nook_err *err)
+{
+  struct stat st;
+  char proc[32];
+  cleanup_close int rfd = -1;
+
+  if (fstat (fd, &st) < 0)
+    return nook_error (err, errno, "fstat");
+  if (!S_ISREG (st.st_mode))
+    return nook_error (err, EINVAL, "not a regular file");
+  if ((size_t) st.st_size > max)
+    return nook_error (err, EFBIG, "larger than %zu bytes", max);
+  /* Reopen the same inode (O_PATH fds cannot be read); O_NONBLOCK: never wait on it. */
+  rfd = open (nook_fd_path (fd, proc, sizeof (proc)), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (rfd < 0)
+    return nook_error (err, errno, "open");
+  if (fstat (rfd, &st) < 0 || !S_ISREG (st.st_mode))
+    return nook_error (err, EINVAL, "not a regular file");
+  return nook_read_fd (rfd, out, len, max, err);
+}
+
+int
+nook_read_in_root (int rootfd, const char *path, char **out, size_t *len, size_t max, nook_err *err)
+{
+  cleanup_close int fd = nook_open_in_root (rootfd, path, O_PATH, 0, err);
+
+  if (fd < 0)
+    return -1;
+  if (nook_read_regular_fd (fd, out, len, max, err) < 0)
+    return nook_error_prefix (err, "`%s`", path);
+  return 0;
+}
+
+int
 nook_write_file_at (int dirfd, const char *name, const char *data, size_t len, nook_err *err)
 {
   cleanup_close int fd = openat (dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

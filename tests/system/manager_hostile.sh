@@ -1,0 +1,60 @@
+#!/bin/bash
+# Hostile and broken input to the manager (issue 15): exec --user groups, files of the rootfs that are FIFOs
+# or hold NUL bytes, unbounded --format / --env-file input, volume destinations, cp of a symlink, control
+# bytes in error messages, --help of run/create.
+# modes: root rootless
+. "$(dirname "$0")/../lib.sh"
+. "$REPO/tests/images/imagelib.sh"
+. "$REPO/tests/system/manager_lib.bash"
+mgr_setup
+
+# --- exec --user: exactly the user's groups, never the container root's -----------------------------------
+capture n run -d --name grp "$IMG" sleep 300
+capture n exec --user nobody grp sh -c 'id; grep ^Groups: /proc/self/status'
+check_re exec_user_nobody_groups '^uid=65534\(nobody\) gid=65534\(nobody\) groups=65534\(nobody\)' "$OUT"
+check_re exec_user_nobody_status_groups 'Groups:[[:space:]]+65534[[:space:]]*$' "$OUT"
+capture n exec --user 65534:65534 grp grep ^Groups: /proc/self/status
+check_re exec_user_numeric_groups 'Groups:[[:space:]]+65534[[:space:]]*$' "$OUT"
+capture n exec --user root grp id -G
+check_eq exec_user_root_member_groups "0 1 2 3 4 6 10 11 20 26 27" "$OUT"
+capture n exec --user nobody:wheel grp id
+check_re exec_user_group_given '^uid=65534\(nobody\) gid=10\(wheel\) groups=10\(wheel\)$' "$OUT"
+capture n exec grp id -G
+check_eq exec_default_keeps_container_groups "0 1 2 3 4 6 10 11 20 26 27" "$OUT"
+capture n run -d --name grpadd --group-add 27 "$IMG" sleep 300
+capture n exec --user nobody grpadd id -G
+check_eq exec_user_keeps_group_add "65534 27" "$(echo $(printf '%s' "$OUT" | tr ' ' '\n' | sort -rn))"
+capture n run --rm --user nobody "$IMG" grep ^Groups: /proc/self/status
+check_re run_user_nobody_groups 'Groups:[[:space:]]+65534[[:space:]]*$' "$OUT"
+
+# --- /etc/passwd a FIFO (made inside the running container) and NUL bytes in it ---------------------------
+capture n exec grp sh -c 'rm /etc/passwd && mkfifo /etc/passwd'
+capture n exec --user nobody grp id -u
+assert_nook_error fifo_passwd_exec_user_name_fails_fast 'nobody'
+# (not id(1): it would itself block on the FIFO, inside the container)
+capture n exec --user 65534 grp awk '/^Uid:/ { print $2 }' /proc/self/status
+assert_ok fifo_passwd_exec_user_numeric 65534
+capture n stop -t 1 grp
+capture n start grp
+assert_rc fifo_passwd_start 0
+capture n exec grp sh -c 'rm /etc/passwd; printf "root:x:0:0:root:/root:/bin/sh\nbad\0line:x:5:5::/:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n" > /etc/passwd'
+capture n exec --user nobody grp id -u
+assert_ok nul_passwd_later_entries_found 65534
+capture n rm -f grp grpadd
+
+# A FIFO at /etc/passwd in the image itself.
+FIFODIR=$TMP/fifoimg
+mkdir -p "$FIFODIR/root"
+cp -a "$ROOTFS_ROOT/." "$FIFODIR/root/"
+rm -f "$FIFODIR/root/etc/passwd"
+mkfifo "$FIFODIR/root/etc/passwd"
+tar -C "$FIFODIR/root" -cf "$FIFODIR/fifo.tar" .
+chmod 0644 "$FIFODIR/fifo.tar"
+capture n import "$FIFODIR/fifo.tar" localhost/fifo-passwd:1
+capture n run --rm --user nobody localhost/fifo-passwd:1 id -u
+assert_nook_error fifo_passwd_image_run_user_name 'nobody'
+capture n run --rm --user 65534 localhost/fifo-passwd:1 awk '/^Uid:/ { print $2 }' /proc/self/status
+assert_ok fifo_passwd_image_run_numeric 65534
+capture n rmi localhost/fifo-passwd:1
+
+finish
