@@ -27,6 +27,9 @@ int nook_ensure_in_root (int rootfd, const char *path, bool is_dir, mode_t mode,
 /* "/proc/self/fd/N" into BUF (at least 32 bytes).  Returns BUF. */
 const char *nook_fd_path (int fd, char *buf, size_t len);
 
+/* The bound on a file the user names on the command line (--env-file, --label-file, ...). */
+#define NOOK_ARG_FILE_MAX (16u << 20)
+
 /* Whole-file helpers.  Reads stop at MAX bytes (error EFBIG past it); *OUT is NUL-terminated. */
 int nook_read_file_at (int dirfd, const char *name, char **out, size_t *len, size_t max, nook_err *err);
 int nook_read_fd (int fd, char **out, size_t *len, size_t max, nook_err *err);

@@ -57,4 +57,22 @@ capture n run --rm --user 65534 localhost/fifo-passwd:1 awk '/^Uid:/ { print $2 
 assert_ok fifo_passwd_image_run_numeric 65534
 capture n rmi localhost/fifo-passwd:1
 
+# --- unbounded memory from user input: refused, fast, small ---------------------------------------------
+# (a 600 MB address-space limit: growing without bound would fail the command instead of the machine)
+bounded () { capture as_mode bash -c 'ulimit -v 600000; exec timeout -k 5 60 "$@"' _ "$NOOK" --root "$STORE" --runroot "$RUNROOT" "$@"; }
+bounded images --format '{{printf "%0999999999d" 1}}'
+check_re format_huge_width_refused '^%!\(NOVERB\)' "$OUT"
+bounded images --format '{{printf "%*d" 999999999 1}}'
+check_re format_star_width_refused '^%!\(BADWIDTH\)1' "$OUT"
+bounded images --format '{{range 9999999999}}x{{end}}'
+assert_nook_error format_range_integer_refused "range can't iterate over 9999999999"
+bounded run --rm --env-file /dev/zero "$IMG" true
+assert_nook_error env_file_dev_zero_bounded 'env-file.*larger than'
+bounded run --rm --label-file /dev/zero "$IMG" true
+assert_nook_error label_file_dev_zero_bounded 'label-file.*larger than'
+printf 'A=1\n# c\n  B=two\r\n' > "$TMP/envf"
+chmod 0644 "$TMP/envf"
+capture n run --rm --env-file "$TMP/envf" "$IMG" sh -c 'echo "$A/$B"'
+assert_ok env_file_still_read 1/two
+
 finish
