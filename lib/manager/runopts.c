@@ -668,6 +668,30 @@ build_getopt (struct option *longopts, char *shortopts)
   *s = '\0';
 }
 
+void
+nook_run_opts_usage (FILE *out, const char *verb)
+{
+  size_t col = 0;
+
+  fprintf (out, "Usage: nook %s [options] IMAGE [COMMAND [ARG...]]\n\nOptions:\n", verb);
+  for (size_t i = 0; i < N_FLAGS; i++)
+    {
+      char item[64];
+      int n = flags[i].shortopt ? snprintf (item, sizeof (item), "-%c, --%s%s", flags[i].shortopt, flags[i].name,
+                                            takes_value (&flags[i]) ? " VALUE" : "")
+                                : snprintf (item, sizeof (item), "--%s%s", flags[i].name,
+                                            takes_value (&flags[i]) ? " VALUE" : "");
+      if (col > 0 && col + (size_t) n + 2 > 110)
+        {
+          fputc ('\n', out);
+          col = 0;
+        }
+      fprintf (out, "%s%s", col == 0 ? "  " : "  ", item);
+      col += (size_t) n + 2;
+    }
+  fputc ('\n', out);
+}
+
 static const struct flag *
 flag_for (int c)
 {
