@@ -17,6 +17,7 @@
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/syscalls.h"
 
 static int
@@ -47,9 +48,42 @@ enter_user_ns (struct nook_launch *l, nook_err *err)
   return 0;
 }
 
+/* linux.timeOffsets: the new time namespace's clocks, set before its first process (our clone) exists.
+ * FD: /proc/self/timens_offsets, opened while we were still dumpable (then our /proc/self is ours). */
+static int
+set_time_offsets (const struct nook_spec *s, int fd, nook_err *err)
+{
+  static const char *const names[] = { "monotonic", "boottime" };
+  char text[128];
+  size_t n = 0;
+
+  for (int i = 0; i < 2; i++)
+    if (s->time_offsets[i].set)
+      n += (size_t) snprintf (text + n, sizeof (text) - n, "%s %lld %u\n", names[i],
+                              (long long) s->time_offsets[i].secs, s->time_offsets[i].nanosecs);
+  if (n == 0)
+    return 0;
+  if (fd < 0 || nook_write_all (fd, text, n) < 0)
+    return nook_error (err, fd < 0 ? EBADF : errno, "linux.timeOffsets: write /proc/self/timens_offsets");
+  return 0;
+}
+
+static int
+open_time_offsets (const struct nook_spec *s, nook_err *err)
+{
+  int fd;
+
+  if (!s->time_offsets[0].set && !s->time_offsets[1].set)
+    return -1;
+  fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    nook_error (err, errno, "linux.timeOffsets: open /proc/self/timens_offsets");
+  return fd;
+}
+
 /* Join namespaces given by path and create the new ones; cgroup waits for stage 2 (after placement). */
 static int
-enter_other_ns (struct nook_launch *l, nook_err *err)
+enter_other_ns (struct nook_launch *l, int timens_fd, nook_err *err)
 {
   int flags = 0;
 
@@ -67,6 +101,8 @@ enter_other_ns (struct nook_launch *l, nook_err *err)
     }
   if (flags && unshare (flags) < 0)
     return nook_error (err, errno, "unshare namespaces (flags 0x%x)", flags);
+  if (flags & nook_ns_clone_flag (NOOK_NS_TIME))
+    return set_time_offsets (l->spec, timens_fd, err);
   return 0;
 }
 
@@ -231,16 +267,20 @@ stage2 (struct nook_launch *l)
 static int
 stage1_run (struct nook_launch *l, nook_err *err)
 {
+  cleanup_close int timens_fd = -1;
   pid_t pid;
 
   if (l->spec->process && nook_process_prepare (l->spec->process, err) < 0)
     return -1;
   if (enter_user_ns (l, err) < 0)
     return -1;
+  timens_fd = open_time_offsets (l->spec, err);
+  if (timens_fd < 0 && err->msg[0] != '\0')
+    return -1;
   /* From here on /proc/PID of our processes is not accessible to the container (until execve). */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return nook_error (err, errno, "prctl PR_SET_DUMPABLE");
-  if (enter_other_ns (l, err) < 0)
+  if (enter_other_ns (l, timens_fd, err) < 0)
     return -1;
   pid = sys_clone_parent ();
   if (pid < 0)

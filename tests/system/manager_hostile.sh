@@ -75,4 +75,43 @@ chmod 0644 "$TMP/envf"
 capture n run --rm --env-file "$TMP/envf" "$IMG" sh -c 'echo "$A/$B"'
 assert_ok env_file_still_read 1/two
 
+# --- volume destinations: cleaned like podman, / refused ---------------------------------------------------
+VOLSRC=$(mgr_dir volsrc)
+echo from-host > "$VOLSRC/f"
+chmod 0644 "$VOLSRC/f"
+capture n run --rm -v "$VOLSRC:/../../../etc2" "$IMG" sh -c 'cat /etc2/f; awk "\$5 == \"/etc2\"" /proc/self/mountinfo | wc -l'
+assert_ok volume_dest_cleaned "$(printf 'from-host\n1')"
+capture n run --rm -v "$VOLSRC:/a/./b/../c/" "$IMG" cat /a/c/f
+assert_ok volume_dest_dots_cleaned from-host
+capture n run --rm -v "$VOLSRC:/" "$IMG" true
+assert_nook_error volume_over_root_refused "root directory"
+
+# --- cp of a symlink copies the link ---------------------------------------------------------------------------
+CPD=$(mgr_dir cpdst)
+capture n create --name cpl "$IMG" true
+capture n cp cpl:/bin/sh "$CPD/sh"
+check_eq cp_symlink_copied_as_link /bin/busybox "$(readlink "$CPD/sh")"
+capture n cp cpl:/etc/mtab "$CPD/mtab"
+assert_rc cp_dangling_symlink 0
+check_eq cp_dangling_symlink_link "$(readlink "$ROOTFS_ROOT/etc/mtab")" "$(readlink "$CPD/mtab")"
+capture n cp cpl:/bin/sh - 
+check_eq cp_symlink_tar_entry "lrwxrwxrwx sh -> /bin/busybox" "$(n cp cpl:/bin/sh - 2> /dev/null | tar tvf - | awk '{ print $1, $6, $7, $8 }')"
+capture n rm -f cpl
+
+# --- control bytes from input never reach the terminal raw ----------------------------------------------------------
+printf '=\033]0;pwned\007\n' > "$TMP/ctl.env"
+chmod 0644 "$TMP/ctl.env"
+capture n run --rm --label-file "$TMP/ctl.env" "$IMG" true
+if printf '%s' "$ERR" | grep -q $'\033'; then fail error_no_raw_escape "ESC byte in: $(printf '%q' "$ERR")"; else pass error_no_raw_escape; fi
+capture n run --rm "$(printf 'no\033[31mimage')" true
+if printf '%s' "$ERR" | grep -q $'\033'; then fail error_image_name_escaped "$(printf '%q' "$ERR")"; else assert_contains error_image_name_escaped 'no\x1b[31mimage' "$ERR"; fi
+
+# --- run --help / create --help ---------------------------------------------------------------------------------------
+capture n run --help
+assert_rc run_help_exit_0 0
+assert_contains run_help_lists_flags '--publish' "$OUT"
+capture n create --help
+assert_rc create_help_exit_0 0
+assert_contains create_help_usage 'Usage: nook create' "$OUT"
+
 finish
