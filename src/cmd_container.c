@@ -46,6 +46,12 @@ create_or_run (struct mgr *m, int argc, char **argv, bool run)
       nook_run_opts_free (&o);
       return mgr_fail (&err);
     }
+  if (o.help)
+    {
+      nook_run_opts_usage (stdout, run ? "run" : "create");
+      nook_run_opts_free (&o);
+      return 0;
+    }
   if (with_mgr (m, &nm, &err) < 0)
     ret = mgr_fail (&err);
   else if (run ? nook_ctr_run (&nm, &o, m->argv, &id, &code, &err) < 0

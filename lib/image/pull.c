@@ -259,10 +259,16 @@ nook_image_pull (struct nook_store *s, const char *name, const struct nook_pull_
   if (nook_ref_parse (name, &p.ref, err) < 0)
     return -1;
   writer = nook_store_writer_lock (s, false, err);
-  if (writer < 0 || nook_store_tmp_clean (s, err) < 0)
+  if (writer < 0)
     {
       nook_ref_free (&p.ref);
       return -1;
+    }
+  /* leftovers of earlier work: a failure to remove them never blocks this pull */
+  if (nook_store_tmp_clean (s, err) < 0)
+    {
+      nook_warn ("cleaning the store's temp area: %s", err->msg);
+      nook_err_clear (err);
     }
   p.progress = nook_progress_new (o->quiet ? NULL : o->progress, 0, NULL, NULL);
   {

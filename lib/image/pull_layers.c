@@ -17,6 +17,9 @@
 
 #define PARALLEL_DOWNLOADS 6
 
+/* blobs downloaded (and locked) at once */
+#define DOWNLOAD_BATCH 64
+
 struct downloads
 {
   struct nook_blob_job *jobs;
@@ -103,15 +106,17 @@ queue (struct pull *p, struct downloads *d, const struct nook_descriptor *desc, 
   return 0;
 }
 
+/* Queue the next missing blobs from layer *NEXT on, at most DOWNLOAD_BATCH of them: each holds its lock
+ * (an open fd) until committed, so an image of thousands of layers never holds thousands of fds. */
 static int
-plan (struct pull *p, struct downloads *d, nook_err *err)
+plan (struct pull *p, struct downloads *d, size_t *next, nook_err *err)
 {
-  for (size_t i = 0; i < p->manifest->n_layers; i++)
+  for (; *next < p->manifest->n_layers && d->n < DOWNLOAD_BATCH; (*next)++)
     {
-      const struct nook_descriptor *desc = &p->manifest->layers[i];
+      const struct nook_descriptor *desc = &p->manifest->layers[*next];
       if (nook_layer_compression (desc->media_type, err) < 0)
         return nook_error_prefix (err, "layer %s", desc->digest);
-      if (nook_store_layer_exists (p->s, p->config->diff_ids[i]) || nook_store_blob_exists (p->s, desc->digest))
+      if (nook_store_layer_exists (p->s, p->config->diff_ids[*next]) || nook_store_blob_exists (p->s, desc->digest))
         {
           nook_progress_line (p->progress, "Copying blob %.19s skipped: already exists", desc->digest);
           continue;
@@ -143,15 +148,15 @@ run_downloads (struct pull *p, struct downloads *d, nook_err *err)
   return ret;
 }
 
-int
-nook_pull_fetch_layers (struct pull *p, nook_err *err)
+static int
+fetch_batch (struct pull *p, size_t *next, nook_err *err)
 {
   struct downloads d = { .tmpfd = nook_store_tmp_dir (p->s, err) };
   int ret = -1;
 
   if (d.tmpfd < 0)
     return -1;
-  if (plan (p, &d, err) < 0)
+  if (plan (p, &d, next, err) < 0)
     goto out;
   if (d.n > 0 && run_downloads (p, &d, err) < 0)
     goto out;
@@ -166,6 +171,18 @@ nook_pull_fetch_layers (struct pull *p, nook_err *err)
 out:
   downloads_free (&d);
   return ret;
+}
+
+int
+nook_pull_fetch_layers (struct pull *p, nook_err *err)
+{
+  size_t next = 0;
+
+  do
+    if (fetch_batch (p, &next, err) < 0)
+      return -1;
+  while (next < p->manifest->n_layers);
+  return 0;
 }
 
 /* ---- extraction ---- */

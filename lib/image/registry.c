@@ -150,6 +150,16 @@ mem_write_cb (char *buf, size_t size, size_t n, void *userdata)
 
 /* ---- errors ---- */
 
+/* A positive number from the environment, else DEF. */
+static long
+env_long (const char *name, long def)
+{
+  const char *v = getenv (name);
+  uint64_t n;
+
+  return v != NULL && str_to_u64 (v, 1L << 30, &n) && n > 0 ? (long) n : def;
+}
+
 int
 nook_reg_curl_error (nook_err *err, const char *url, CURLcode cc, const char *errbuf)
 {
@@ -158,6 +168,8 @@ nook_reg_curl_error (nook_err *err, const char *url, CURLcode cc, const char *er
     hint = " (the registry's TLS certificate is not trusted; --tls-verify=false skips the check)";
   else if (cc == CURLE_SSL_CONNECT_ERROR)
     hint = " (a plain-http registry needs --tls-verify=false)";
+  if (cc == CURLE_OPERATION_TIMEDOUT)
+    return reg_fail (err, ETIMEDOUT, "GET %s: too slow: %s", url, errbuf != NULL && errbuf[0] ? errbuf : curl_easy_strerror (cc));
   if (errbuf != NULL && errbuf[0] != '\0')
     return reg_fail (err, EIO, "GET %s: %s: %s%s", url, curl_easy_strerror (cc), errbuf, hint);
   return reg_fail (err, EIO, "GET %s: %s%s", url, curl_easy_strerror (cc), hint);
@@ -209,8 +221,8 @@ nook_reg_easy_setup (struct nook_registry *r, CURL *h, const char *url, const ch
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, r->min_rate);
+  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, r->stall_seconds);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -455,6 +467,8 @@ nook_registry_open (const struct nook_ref *ref, const struct nook_registry_opts 
   r->password = opts && opts->password ? xstrdup (opts->password) : NULL;
   r->user_agent = xstrdup (opts && opts->user_agent ? opts->user_agent : NOOK_REG_DEFAULT_UA);
   r->max_retries = opts && opts->max_retries > 0 ? opts->max_retries : NOOK_REG_DEFAULT_RETRIES;
+  r->min_rate = env_long ("NOOK_PULL_MIN_RATE", NOOK_REG_MIN_RATE);
+  r->stall_seconds = env_long ("NOOK_PULL_STALL_SECONDS", NOOK_REG_STALL_SECONDS);
   *out = r;
   return 0;
 }

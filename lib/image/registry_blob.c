@@ -373,6 +373,9 @@ begin (struct xfer *x, CURLM *m)
   curl_easy_setopt (x->h, CURLOPT_WRITEFUNCTION, blob_write_cb);
   curl_easy_setopt (x->h, CURLOPT_WRITEDATA, x);
   curl_easy_setopt (x->h, CURLOPT_PRIVATE, x);
+  /* an overall deadline: a registry dribbling bytes just above the stall limit still ends */
+  curl_easy_setopt (x->h, CURLOPT_TIMEOUT,
+                    (long) (NOOK_REG_DEADLINE_BASE + (x->job->size - x->have) / x->r->min_rate));
   x->start = x->have;
   x->body = BODY_UNKNOWN;
   x->restart = false;
@@ -516,8 +519,10 @@ transfer_done (struct xfer *x, CURLcode cc, CURLM *m)
   curl_multi_remove_handle (m, x->h);
   if (x->fatal)
     {
-      if (x->job->err.code == EIO)
-        drop_partial (x); /* the server sent more than the blob: what is on disk is suspect */
+      /* EIO: the server sent more than the blob: what is on disk is suspect; a full disk: give the
+         space back, or every later pull fails too */
+      if (x->job->err.code == EIO || x->job->err.code == ENOSPC || x->job->err.code == EDQUOT)
+        drop_partial (x);
       return finish (x, -1);
     }
   if (x->restart)

@@ -14,6 +14,12 @@
 
 #define NOOK_REG_DEFAULT_UA "nook/0.1.0"
 #define NOOK_REG_DEFAULT_RETRIES 5
+/* A transfer slower than MIN_RATE bytes/s over STALL seconds is given up (then retried); a blob download
+ * also has an overall deadline of DEADLINE_BASE s + its size / MIN_RATE.  NOOK_PULL_MIN_RATE and
+ * NOOK_PULL_STALL_SECONDS in the environment override the first two (slow links; tests). */
+#define NOOK_REG_MIN_RATE 1024
+#define NOOK_REG_STALL_SECONDS 60
+#define NOOK_REG_DEADLINE_BASE 300
 #define NOOK_REG_MAX_REDIRECTS 10
 #define NOOK_REG_ERRBODY_MAX (64 << 10) /* kept of a non-2xx body, for the error message */
 #define NOOK_REG_BACKOFF_FIRST_MS 200
@@ -94,6 +100,8 @@ struct nook_registry
   char *password;
   char *user_agent;
   int max_retries;
+  long min_rate;      /* bytes/s */
+  long stall_seconds;
   char *authz;        /* "Authorization: ..." header line for the registry, or NULL */
   unsigned authz_gen; /* bumped whenever AUTHZ changes */
   CURL *easy;         /* reused for manifests, configs, tokens */

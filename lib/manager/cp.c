@@ -78,6 +78,18 @@ cp_open (struct cp_job *j, bool ctr_side, const char *path, int flags, nook_err 
   return fd;
 }
 
+/* O_NOFOLLOW for a source whose last component is to be copied as it is: like podman (and docker), a
+ * symlink is copied as the link; "LINK/" and "LINK/." follow it. */
+int
+cp_src_flags (const char *path)
+{
+  size_t n = strlen (path);
+
+  if (n == 0 || path[n - 1] == '/' || (n >= 2 && strcmp (path + n - 2, "/.") == 0) || strcmp (path, ".") == 0)
+    return O_PATH;
+  return O_PATH | O_NOFOLLOW;
+}
+
 /* The last component of PATH ("" for "/" and for paths ending in "/." or "."), allocated. */
 static char *
 base_of (const char *path, bool *contents)
@@ -161,7 +173,7 @@ copy_files (struct cp_job *j, nook_err *err)
 {
   bool contents;
   cleanup_free char *base = base_of (j->src, &contents), *dname = NULL;
-  cleanup_close int sfd = cp_open (j, !j->to_ctr, j->src, O_PATH, err);
+  cleanup_close int sfd = cp_open (j, !j->to_ctr, j->src, cp_src_flags (j->src), err);
   cleanup_close int ddir = -1;
   struct stat st;
 

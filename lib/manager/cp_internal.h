@@ -34,6 +34,8 @@ struct cp_job
 
 /* PATH on the container's side (resolved inside its root) or the host's. */
 int cp_open (struct cp_job *j, bool ctr_side, const char *path, int flags, nook_err *err);
+/* The open flags for a copy's source PATH (a trailing symlink is not followed unless "LINK/"). */
+int cp_src_flags (const char *path);
 
 /* cp_tree.c: copy the entry SFD (an O_PATH fd, ST its stat) as DDIR/DNAME, recursively. */
 int cp_tree_node (struct cp_job *j, int sfd, const struct stat *st, int ddir, const char *dname, nook_err *err);

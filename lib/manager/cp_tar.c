@@ -124,7 +124,7 @@ out:
 int
 cp_tar_create (struct cp_job *j, int outfd, nook_err *err)
 {
-  cleanup_close int sfd = cp_open (j, true, j->src, O_PATH, err);
+  cleanup_close int sfd = cp_open (j, true, j->src, cp_src_flags (j->src), err);
   struct archive *a;
   struct stat st;
   const char *slash;

@@ -285,6 +285,20 @@ nook_ctr_wait (struct nook_mgr *m, const char *id, int *exit_code, nook_err *err
   return wait_exit (m, id, -1, exit_code, err) < 0 ? -1 : 0;
 }
 
+/* A JSON array of strings as a NULL-terminated vector (non-strings skipped). */
+static char **
+json_strv (json_t *a)
+{
+  char **v = xcalloc (json_array_size (a) + 1, sizeof (char *));
+  size_t i, n = 0;
+  json_t *s;
+
+  json_array_foreach (a, i, s)
+    if (json_is_string (s))
+      v[n++] = xstrdup (json_string_value (s));
+  return v;
+}
+
 int
 nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_opts *o, int *exit_code,
                nook_err *err)
@@ -296,14 +310,18 @@ nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_op
   cleanup_free char *user = NULL;
   cleanup_close int devnull = -1;
   int stdio[3];
+  cleanup_strv char **group_add = NULL;
+  struct nook_exec_user xu = { 0 };
   json_t *r = NULL;
   bool running;
   pid_t pid;
+  int ret;
 
   if (nook_ctr_inspect (m, id, &r, err) < 0)
     return -1;
   running = nook_ctr_is_running (r);
   pid = (pid_t) json_integer_value (json_object_get (json_object_get (r, "State"), "Pid"));
+  group_add = json_strv (json_object_get (json_object_get (r, "HostConfig"), "GroupAdd"));
   json_decref (r);
   if (!running)
     return nook_error_input (err, "can only create exec sessions on running containers: container state improper");
@@ -323,12 +341,19 @@ nook_ctr_exec (struct nook_mgr *m, const char *id, const struct nook_ctr_exec_op
     }
   if (o->detach && o->session_id && nook_ctr_random_id (o->session_id, err) < 0)
     return -1;
-  /* --user NAME[:GROUP]: the runtime takes ids, looked up in the container's /etc/passwd */
+  /* --user NAME[:GROUP]: the runtime takes ids, looked up in the container's /etc/passwd; the groups are
+     the user's own, never those of the container's process */
   if (o->user && o->user[0] && pid > 0)
     {
-      if (nook_exec_user_resolve (pid, o->user, &user, err) < 0)
+      if (nook_exec_user_resolve (pid, o->user, group_add, &xu, err) < 0)
         return -1;
+      user = xasprintf ("%u:%u", xu.uid, xu.gid);
       eo.user = user;
+      eo.gids = xu.gids;
+      eo.n_gids = xu.n_gids;
+      eo.set_gids = true;
     }
-  return nook_container_exec (&ctx, &eo, exit_code, err);
+  ret = nook_container_exec (&ctx, &eo, exit_code, err);
+  free (xu.gids);
+  return ret;
 }

@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/strutil.h"
 
 extern char **environ;
@@ -459,21 +462,20 @@ fn_env (struct nook_run_opts *o, struct ctx *c, const struct flag *f, const char
   return add_env (&o->env, v, err);
 }
 
-/* Lines of an env or label file: comments and blank lines skipped, leading blanks trimmed. */
+/* Lines of an env or label file: comments and blank lines skipped, leading blanks trimmed.  Bounded: a
+ * --env-file /dev/zero is an error, not gigabytes. */
 static int
 read_lines (const char *path, int (*each) (char ***out, const char *line, nook_err *err), char ***out, nook_err *err)
 {
-  cleanup_file FILE *f = fopen (path, "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
+  cleanup_free char *text = NULL;
+  char *save = NULL;
 
-  if (f == NULL)
-    return nook_error (err, errno, "open `%s`", path);
-  while ((n = getline (&line, &cap, f)) >= 0)
+  if (nook_read_file_at (AT_FDCWD, path, &text, NULL, NOOK_ARG_FILE_MAX, err) < 0)
+    return -1;
+  for (char *l = strtok_r (text, "\n", &save); l != NULL; l = strtok_r (NULL, "\n", &save))
     {
-      char *l = line;
-      while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+      size_t n = strlen (l);
+      while (n > 0 && l[n - 1] == '\r')
         l[--n] = '\0';
       while (isspace ((unsigned char) *l))
         l++;
@@ -482,8 +484,6 @@ read_lines (const char *path, int (*each) (char ***out, const char *line, nook_e
       if (each (out, l, err) < 0)
         return nook_error_prefix (err, "`%s`", path);
     }
-  if (ferror (f))
-    return nook_error (err, errno, "read `%s`", path);
   return 0;
 }
 
@@ -666,6 +666,30 @@ build_getopt (struct option *longopts, char *shortopts)
     }
   longopts[N_FLAGS] = (struct option){ 0 };
   *s = '\0';
+}
+
+void
+nook_run_opts_usage (FILE *out, const char *verb)
+{
+  size_t col = 0;
+
+  fprintf (out, "Usage: nook %s [options] IMAGE [COMMAND [ARG...]]\n\nOptions:\n", verb);
+  for (size_t i = 0; i < N_FLAGS; i++)
+    {
+      char item[64];
+      int n = flags[i].shortopt ? snprintf (item, sizeof (item), "-%c, --%s%s", flags[i].shortopt, flags[i].name,
+                                            takes_value (&flags[i]) ? " VALUE" : "")
+                                : snprintf (item, sizeof (item), "--%s%s", flags[i].name,
+                                            takes_value (&flags[i]) ? " VALUE" : "");
+      if (col > 0 && col + (size_t) n + 2 > 110)
+        {
+          fputc ('\n', out);
+          col = 0;
+        }
+      fprintf (out, "%s%s", col == 0 ? "  " : "  ", item);
+      col += (size_t) n + 2;
+    }
+  fputc ('\n', out);
 }
 
 static const struct flag *

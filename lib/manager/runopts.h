@@ -2,6 +2,8 @@
 #ifndef NOOK_MANAGER_RUNOPTS_H
 #define NOOK_MANAGER_RUNOPTS_H
 
+#include <stdio.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +47,8 @@ struct nook_run_opts
  * (sizes "64m", "1g"; cpus; ulimits "nofile=1024:2048" or "host"; ...). */
 int nook_run_opts_parse (int argc, char **argv, struct nook_run_opts *o, nook_err *err);
 void nook_run_opts_init (struct nook_run_opts *o);
+/* `run --help` / `create --help`: the usage line and every flag, on OUT. */
+void nook_run_opts_usage (FILE *out, const char *verb);
 void nook_run_opts_free (struct nook_run_opts *o);
 /* "64m" -> bytes (k, m, g, t; b; case-insensitive); -1 on junk. */
 int64_t nook_parse_size (const char *s);

@@ -163,7 +163,7 @@ env_file (json_t *env, const char *path, nook_err *err)
   cleanup_free char *text = NULL;
   char *save = NULL;
 
-  if (nook_read_file_at (AT_FDCWD, path, &text, NULL, 1 << 20, err) < 0)
+  if (nook_read_file_at (AT_FDCWD, path, &text, NULL, NOOK_ARG_FILE_MAX, err) < 0)
     return nook_error_prefix (err, "--env-file");
   for (char *line = strtok_r (text, "\n", &save); line != NULL; line = strtok_r (NULL, "\n", &save))
     {

@@ -541,8 +541,16 @@ static json_t *
 seccomp_file (const struct sg *g, nook_err *err)
 {
   json_error_t jerr;
-  json_t *doc = json_load_file (g->seccomp_file, 0, &jerr), *out;
+  cleanup_free char *text = NULL;
+  size_t len;
+  json_t *doc, *out;
 
+  if (nook_read_file_at (AT_FDCWD, g->seccomp_file, &text, &len, NOOK_ARG_FILE_MAX, err) < 0)
+    {
+      nook_error_prefix (err, "--security-opt seccomp");
+      return NULL;
+    }
+  doc = json_loadb (text, len, 0, &jerr);
   if (doc == NULL)
     {
       nook_error_input (err, "--security-opt seccomp=%s: %s", g->seccomp_file, jerr.text);

@@ -67,20 +67,21 @@ probe_layer (int layerfd, const char *dir, const char *path, char **out, nook_er
 {
   nook_err e;
   cleanup_close int fd = nook_open_in_root (layerfd, path, O_PATH, 0, &e);
-  cleanup_close int rfd = -1;
   struct stat st;
-  char proc[32];
+  size_t len;
 
   if (fd < 0)
     return probe_dir (layerfd, dir);
   if (fstat (fd, &st) < 0 || is_whiteout (&st) || !S_ISREG (st.st_mode))
     return PROBE_HIDDEN;
-  rfd = open (nook_fd_path (fd, proc, sizeof (proc)), O_RDONLY | O_CLOEXEC);
-  if (rfd < 0 || nook_read_fd (rfd, out, NULL, ETC_FILE_MAX, &e) < 0)
+  if (nook_read_regular_fd (fd, out, &len, ETC_FILE_MAX, &e) < 0)
     {
-      nook_warn ("cannot read /%s of the image: %s", path, rfd < 0 ? strerror (errno) : e.msg);
+      nook_warn ("cannot read /%s of the image: %s", path, e.msg);
       return PROBE_HIDDEN;
     }
+  /* a NUL byte must not hide the entries after it: DEL matches no name */
+  for (char *p = memchr (*out, '\0', len); p != NULL; p = memchr (p, '\0', len - (size_t) (p - *out)))
+    *p = '\x7f';
   return PROBE_FOUND;
 }
 

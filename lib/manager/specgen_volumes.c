@@ -254,11 +254,19 @@ add_user_mount (struct sg *g, json_t *user, const char *type, const char *name, 
   json_array_append_new (user, sg_mount (dst, "bind", src, json_incref (v->list)));
 }
 
+/* DST must be absolute; it is cleaned in place as podman does ("/../../etc" is "/etc"); the container's
+ * root itself cannot be a mount destination here. */
 static int
-check_dest (const char *dst, const char *flag, const char *spec, nook_err *err)
+check_dest (char *dst, const char *flag, const char *spec, nook_err *err)
 {
+  cleanup_free char *clean = NULL;
+
   if (dst == NULL || dst[0] != '/')
     return nook_error_input (err, "%s %s: destination `%s` is not an absolute path", flag, spec, dst ? dst : "");
+  clean = str_path_clean (dst);
+  if (strcmp (clean, "/") == 0)
+    return nook_error_input (err, "%s %s: cannot mount over the container's root directory `/`", flag, spec);
+  strcpy (dst, clean); /* never longer */
   return 0;
 }
 
@@ -304,7 +312,8 @@ sg_volume_flag (struct sg *g, const char *spec, json_t *user, nook_err *err)
   char *parts[4] = { NULL };
   size_t n = 0;
   struct vopts v = { .list = json_array () };
-  const char *src = NULL, *dst, *opts = NULL;
+  const char *src = NULL, *opts = NULL;
+  char *dst;
   int ret;
 
   for (char *rest = copy, *p; (p = strsep (&rest, ":")) != NULL;)

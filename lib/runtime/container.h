@@ -46,6 +46,9 @@ struct nook_exec_opts
   char **env;                 /* -e K=V (added / overriding) */
   const char *cwd;
   const char *user;           /* "UID[:GID]" */
+  const gid_t *gids;          /* with SET_GIDS: exactly these supplementary groups (else the spec's) */
+  size_t n_gids;
+  bool set_gids;
   char **caps;                /* --cap names added */
   bool tty;
   bool detach;

@@ -44,9 +44,14 @@ static int
 load_process_file (const char *path, struct nook_process **out, nook_err *err)
 {
   json_error_t jerr;
-  json_t *o = json_load_file (path, JSON_REJECT_DUPLICATES, &jerr);
+  cleanup_free char *text = NULL;
+  size_t len;
+  json_t *o;
   int ret;
 
+  if (nook_read_file_at (AT_FDCWD, path, &text, &len, NOOK_ARG_FILE_MAX, err) < 0)
+    return nook_error_prefix (err, "process file");
+  o = json_loadb (text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (o == NULL)
     return nook_error_input (err, "process file `%s`: %s (line %d)", path, jerr.text, jerr.line);
   ret = nook_process_parse (o, path, out, err);
@@ -115,6 +120,14 @@ adjust_process (struct entry *e, nook_err *err)
     }
   if (o->user && apply_user (p, o->user, err) < 0)
     return -1;
+  if (o->set_gids)
+    {
+      free (p->user.additional_gids);
+      p->user.additional_gids = o->n_gids ? xmalloc (o->n_gids * sizeof (gid_t)) : NULL;
+      if (o->n_gids)
+        memcpy (p->user.additional_gids, o->gids, o->n_gids * sizeof (gid_t));
+      p->user.n_additional_gids = o->n_gids;
+    }
   for (size_t i = 0; o->caps && o->caps[i]; i++)
     {
       if (strcasecmp (o->caps[i], "ALL") == 0)

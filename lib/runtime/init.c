@@ -18,6 +18,7 @@
 #include "runtime/terminal.h"
 #include "runtime/userns.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/syscalls.h"
 
 static int
@@ -49,12 +50,46 @@ enter_user_ns (struct nook_launch *l, nook_err *err)
   return 0;
 }
 
+/* linux.timeOffsets: the new time namespace's clocks, set before its first process (our clone) exists.
+ * FD: /proc/self/timens_offsets, opened while we were still dumpable (then our /proc/self is ours). */
+static int
+set_time_offsets (const struct nook_spec *s, int fd, nook_err *err)
+{
+  static const char *const names[] = { "monotonic", "boottime" };
+  char text[128];
+  size_t n = 0;
+
+  for (int i = 0; i < 2; i++)
+    if (s->time_offsets[i].set)
+      n += (size_t) snprintf (text + n, sizeof (text) - n, "%s %lld %u\n", names[i],
+                              (long long) s->time_offsets[i].secs, s->time_offsets[i].nanosecs);
+  if (n == 0)
+    return 0;
+  if (fd < 0 || nook_write_all (fd, text, n) < 0)
+    return nook_error (err, fd < 0 ? EBADF : errno, "linux.timeOffsets: write /proc/self/timens_offsets");
+  return 0;
+}
+
+static int
+open_time_offsets (const struct nook_spec *s, nook_err *err)
+{
+  int fd;
+
+  if (!s->time_offsets[0].set && !s->time_offsets[1].set)
+    return -1;
+  fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    nook_error (err, errno, "linux.timeOffsets: open /proc/self/timens_offsets");
+  return fd;
+}
+
 /* Namespaces given by path, joined around the user namespace in two passes (nook_ns_join_pending): one owned
  * by the initial user namespace only before we enter ours, one owned by the joined user namespace only after.
  * A cgroup namespace given by path is joined here too; a new one waits for stage 2 (after placement). */
 static int
 enter_namespaces (struct nook_launch *l, nook_err *err)
 {
+  cleanup_close int timens_fd = -1;
   unsigned pending = 0;
   int flags = 0;
 
@@ -69,6 +104,9 @@ enter_namespaces (struct nook_launch *l, nook_err *err)
     }
   if (nook_ns_join_pending (l->ns_fds, &pending, true, err) < 0 || enter_user_ns (l, err) < 0)
     return -1;
+  timens_fd = open_time_offsets (l->spec, err);
+  if (timens_fd < 0 && err->msg[0] != '\0')
+    return -1;
   /* From here on /proc/PID of our processes is not accessible to the container (until execve). */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return nook_error (err, errno, "prctl PR_SET_DUMPABLE");
@@ -76,6 +114,8 @@ enter_namespaces (struct nook_launch *l, nook_err *err)
     return -1;
   if (flags && unshare (flags) < 0)
     return nook_error (err, errno, "unshare namespaces (flags 0x%x)", flags);
+  if (flags & nook_ns_clone_flag (NOOK_NS_TIME))
+    return set_time_offsets (l->spec, timens_fd, err);
   return 0;
 }
 

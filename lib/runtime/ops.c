@@ -193,7 +193,20 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
   struct nook_cgroup *cg = NULL;
   int ret = -1;
 
-  if (load (ctx, id, true, &rootfd, &statefd, &st, err) < 0)
+  rootfd = nook_root_open (ctx->root, err);
+  if (rootfd >= 0)
+    statefd = nook_state_dir_open (rootfd, id, true, err);
+  if (rootfd < 0 || statefd < 0)
+    {
+      /* runc and crun: deleting a container that does not exist with --force succeeds */
+      if (force && err->code == ENOENT)
+        {
+          nook_err_clear (err);
+          return 0;
+        }
+      return -1;
+    }
+  if (nook_state_load (statefd, id, &st, err) < 0)
     return -1;
   if (st->status == NOOK_STATUS_CREATED || st->status == NOOK_STATUS_RUNNING)
     {

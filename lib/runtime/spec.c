@@ -1037,6 +1037,39 @@ parse_resources (struct pctx *c, json_t *lx, struct nook_spec *s)
   return 0;
 }
 
+/* linux.timeOffsets: {"monotonic": {"secs": S, "nanosecs": N}, "boottime": {...}} */
+static int
+parse_time_offsets (struct pctx *c, json_t *lx, struct nook_spec *s)
+{
+  static const char *const clocks[] = { "monotonic", "boottime" };
+  json_t *to;
+  int r = get_object (c, lx, "linux", "timeOffsets", false, &to);
+
+  if (r <= 0)
+    return r;
+  for (int i = 0; i < 2; i++)
+    {
+      char path[64];
+      json_t *o;
+      int64_t secs = 0, ns = 0;
+
+      snprintf (path, sizeof (path), "linux.timeOffsets");
+      r = get_object (c, to, path, clocks[i], false, &o);
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        continue;
+      snprintf (path, sizeof (path), "linux.timeOffsets.%s", clocks[i]);
+      if (get_int (c, o, path, "secs", false, INT64_MIN / 2, INT64_MAX / 2, &secs) < 0
+          || get_int (c, o, path, "nanosecs", false, 0, 999999999, &ns) < 0)
+        return -1;
+      s->time_offsets[i].set = true;
+      s->time_offsets[i].secs = secs;
+      s->time_offsets[i].nanosecs = (uint32_t) ns;
+    }
+  return 0;
+}
+
 static int
 parse_linux (struct pctx *c, json_t *top, struct nook_spec *s)
 {
@@ -1064,8 +1097,12 @@ parse_linux (struct pctx *c, json_t *top, struct nook_spec *s)
     }
   if (parse_devices (c, lx, s) < 0 || parse_seccomp (c, lx, s) < 0
       || get_opt_string (c, lx, "linux", "cgroupsPath", &s->cgroups_path) < 0 || parse_resources (c, lx, s) < 0
-      || get_opt_string (c, lx, "linux", "mountLabel", &s->mount_label) < 0)
+      || get_opt_string (c, lx, "linux", "mountLabel", &s->mount_label) < 0 || parse_time_offsets (c, lx, s) < 0)
     return -1;
+  if ((s->time_offsets[0].set || s->time_offsets[1].set) && !s->namespaces[NOOK_NS_TIME].enabled)
+    return bad (c, "linux.timeOffsets", "set without a time namespace");
+  if ((s->time_offsets[0].set || s->time_offsets[1].set) && s->namespaces[NOOK_NS_TIME].path != NULL)
+    return bad (c, "linux.timeOffsets", "set for a time namespace that is joined (path), not created");
   return 0;
 }
 

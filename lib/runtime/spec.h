@@ -164,6 +164,12 @@ struct nook_resources
   size_t n_unified;
 };
 
+enum
+{
+  NOOK_TIME_MONOTONIC,
+  NOOK_TIME_BOOTTIME,
+};
+
 struct nook_spec
 {
   char *oci_version;
@@ -188,6 +194,13 @@ struct nook_spec
   char *cgroups_path;           /* NULL: runtime's choice */
   struct nook_resources resources;
   char *mount_label;
+  /* linux.timeOffsets: written to /proc/self/timens_offsets when a time namespace is created */
+  struct
+  {
+    bool set;
+    int64_t secs;
+    uint32_t nanosecs;
+  } time_offsets[2]; /* NOOK_TIME_MONOTONIC, NOOK_TIME_BOOTTIME */
   struct nook_kv *annotations;
   size_t n_annotations;
 };

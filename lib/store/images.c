@@ -171,17 +171,21 @@ newest_first (const void *a, const void *b)
 }
 
 static int
-parse_images (const char *data, struct image_list *l, nook_err *err)
+parse_images (const char *dir, const char *data, size_t len, struct image_list *l, nook_err *err)
 {
   json_error_t jerr;
-  json_t *root = json_loads (data, 0, &jerr), *a, *o;
+  json_t *root = json_loadb (data, len, 0, &jerr), *a, *o;
   size_t i;
 
   a = json_object_get (root, "images");
   if (root == NULL || !json_is_array (a))
     {
       json_decref (root);
-      return nook_error_input (err, "parse `%s`: %s", IMAGES_JSON, root ? "no \"images\" array" : jerr.text);
+      /* every image command reads it: say which file and the way out */
+      return nook_error_input (err,
+                               "the image index `%s/%s` is damaged (%s): move it away to start again with no "
+                               "images (the layers are downloaded again)",
+                               dir, IMAGES_JSON, root ? "no \"images\" array" : jerr.text);
     }
   l->v = xcalloc (json_array_size (a) + 1, sizeof (*l->v));
   json_array_foreach (a, i, o)
@@ -199,6 +203,7 @@ static int
 load_images (struct nook_store *s, struct image_list *l, nook_err *err)
 {
   cleanup_free char *data = NULL;
+  size_t len = 0;
   int fd;
 
   l->v = NULL;
@@ -206,13 +211,13 @@ load_images (struct nook_store *s, struct image_list *l, nook_err *err)
   fd = openat (s->dirfd, IMAGES_JSON, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? 0 : nook_error (err, errno, "open `%s/%s`", s->root, IMAGES_JSON);
-  if (nook_read_fd (fd, &data, NULL, IMAGES_JSON_MAX, err) < 0)
+  if (nook_read_fd (fd, &data, &len, IMAGES_JSON_MAX, err) < 0)
     {
       close (fd);
       return nook_error_prefix (err, "`%s/%s`", s->root, IMAGES_JSON);
     }
   close (fd);
-  return parse_images (data, l, err);
+  return parse_images (s->root, data, len, l, err);
 }
 
 static int
@@ -802,7 +807,15 @@ gc_locked (struct nook_store *s, const struct image_list *l, char *const *keep_l
 
   collect_refs (l, keep_layers, layers, blobs);
   if (gc_tmp (s, &trash, err) == 0 && gc_layers (s, layers, &trash, err) == 0 && gc_blobs (s, blobs, err) == 0)
-    ret = nook_store_tmp_remove (s, trash, err);
+    {
+      /* what is in tmp is out of every image already: what cannot go now goes at the next clean */
+      ret = 0;
+      if (trash != NULL && nook_store_tmp_remove (s, trash, err) < 0)
+        {
+          nook_warn ("cleaning the store's temp area: %s", err->msg);
+          nook_err_clear (err);
+        }
+    }
   json_decref (layers);
   json_decref (blobs);
   gc_root_leftovers (s);

@@ -102,10 +102,20 @@ rm_names (void *ud, nook_err *err)
 
   if (tmpfd < 0)
     return -1;
+  int ret = 0;
+
+  /* every entry is tried: one that cannot go does not keep the others */
   for (size_t i = 0; j->names[i]; i++)
-    if (nook_rm_rf_at (tmpfd, j->names[i], err) < 0)
-      return -1;
-  return 0;
+    {
+      nook_err e = { 0 };
+      if (nook_rm_rf_at (tmpfd, j->names[i], &e) < 0 && ret == 0)
+        {
+          *err = e;
+          nook_error_prefix (err, "remove `tmp/%s`", j->names[i]);
+          ret = -1;
+        }
+    }
+  return ret;
 }
 
 int

@@ -29,6 +29,10 @@ int nook_error (nook_err *err, int errnum, const char *fmt, ...) __attribute__ (
 int nook_error_input (nook_err *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* Prepend "prefix: " to an already filled error.  Returns -1. */
 int nook_error_prefix (nook_err *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* Escape, in place in BUF (SIZE bytes, truncating), what a terminal would act on: control bytes (\n as
+ * "\\n", others as "\\xNN"; a tab stays) and UTF-8 C1 controls.  Every message and warning goes through
+ * it: input files and registries must not drive the user's terminal. */
+void nook_escape_ctl (char *buf, size_t size);
 /* Reset to "no error". */
 void nook_err_clear (nook_err *err);
 /* Print "PROG: MESSAGE\n" on stderr (or a JSON line when log-format is json, see util/log.h). */

@@ -450,6 +450,40 @@ nook_read_file_at (int dirfd, const char *name, char **out, size_t *len, size_t 
 }
 
 int
+nook_read_regular_fd (int fd, char **out, size_t *len, size_t max, nook_err *err)
+{
+  struct stat st;
+  char proc[32];
+  cleanup_close int rfd = -1;
+
+  if (fstat (fd, &st) < 0)
+    return nook_error (err, errno, "fstat");
+  if (!S_ISREG (st.st_mode))
+    return nook_error (err, EINVAL, "not a regular file");
+  if ((size_t) st.st_size > max)
+    return nook_error (err, EFBIG, "larger than %zu bytes", max);
+  /* Reopen the same inode (O_PATH fds cannot be read); O_NONBLOCK: never wait on it. */
+  rfd = open (nook_fd_path (fd, proc, sizeof (proc)), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (rfd < 0)
+    return nook_error (err, errno, "open");
+  if (fstat (rfd, &st) < 0 || !S_ISREG (st.st_mode))
+    return nook_error (err, EINVAL, "not a regular file");
+  return nook_read_fd (rfd, out, len, max, err);
+}
+
+int
+nook_read_in_root (int rootfd, const char *path, char **out, size_t *len, size_t max, nook_err *err)
+{
+  cleanup_close int fd = nook_open_in_root (rootfd, path, O_PATH, 0, err);
+
+  if (fd < 0)
+    return -1;
+  if (nook_read_regular_fd (fd, out, len, max, err) < 0)
+    return nook_error_prefix (err, "`%s`", path);
+  return 0;
+}
+
+int
 nook_write_file_at (int dirfd, const char *name, const char *data, size_t len, nook_err *err)
 {
   cleanup_close int fd = openat (dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -484,8 +518,163 @@ nook_write_file_atomic (int dirfd, const char *name, const char *data, size_t le
   return 0;
 }
 
+/* nook_rm_rf_at works for any tree an image can carry: deeper than the open-file limit or the stack,
+ * directories without write or search permission for their owner.  The first RM_FD_DEPTH levels keep their
+ * directory stream open (one pass over each directory); below that, rm_deep holds two fds whatever the
+ * depth: it descends into one subdirectory at a time and climbs back through "..", checked against the
+ * device and inode it came from (a tree renamed meanwhile is an error, never a walk outside it). */
+#define RM_FD_DEPTH 32
+
+/* Open the directory NAME in DFD for removal; a directory of ours without rwx for us gets it. */
 static int
-rm_children (int dfd, nook_err *err)
+rm_open_dir (int dfd, const char *name)
+{
+  int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+
+  if (fd < 0 && errno == EACCES && fchmodat (dfd, name, 0700, 0) == 0)
+    fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0 && fstat (fd, &st) == 0 && (st.st_mode & 0700) != 0700 && st.st_uid == geteuid ())
+    fchmod (fd, (st.st_mode & 07777) | 0700);
+  return fd;
+}
+
+/* unlink NAME in DFD: 0 done (or gone), 1 it is a directory, -1 error (errno). */
+static int
+rm_entry (int dfd, const char *name)
+{
+  if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno == EISDIR || errno == EPERM)
+    {
+      struct stat st;
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode))
+        return 1;
+      errno = EPERM;
+    }
+  return -1;
+}
+
+struct rm_level
+{
+  char *name; /* in the level above */
+  dev_t dev;
+  ino_t ino;
+};
+
+/* Unlink every non-directory of DFD; the first subdirectory's name (allocated) in *SUB, else NULL. */
+static int
+rm_scan (int dfd, char **sub, nook_err *err)
+{
+  int dup_fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
+  cleanup_dir DIR *d = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
+  struct dirent *de;
+
+  *sub = NULL;
+  if (d == NULL)
+    {
+      if (dup_fd >= 0)
+        close (dup_fd);
+      return nook_error (err, errno, "opendir");
+    }
+  rewinddir (d); /* the dup shares the offset of an earlier scan */
+  while ((de = readdir (d)) != NULL)
+    {
+      int r;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      r = rm_entry (dfd, de->d_name);
+      if (r < 0)
+        return nook_error (err, errno, "unlink `%s`", de->d_name);
+      if (r == 1)
+        {
+          *sub = xstrdup (de->d_name);
+          return 0;
+        }
+    }
+  return 0;
+}
+
+/* Remove the directory NAME of PARENT with two fds, however deep. */
+static int
+rm_deep (int parent, const char *name, nook_err *err)
+{
+  struct rm_level *lv = NULL;
+  size_t depth = 0, cap = 0;
+  int cur = -1, ret = -1;
+  struct stat st;
+
+  cur = rm_open_dir (parent, name);
+  if (cur < 0)
+    return errno == ENOENT ? 0 : nook_error (err, errno, "open `%s`", name);
+  for (;;)
+    {
+      cleanup_free char *sub = NULL;
+      int next;
+
+      if (rm_scan (cur, &sub, err) < 0)
+        goto out;
+      if (sub != NULL)
+        {
+          if (fstat (cur, &st) < 0)
+            {
+              nook_error (err, errno, "fstat");
+              goto out;
+            }
+          next = rm_open_dir (cur, sub);
+          if (next < 0 && errno == ENOENT)
+            continue;
+          if (next < 0)
+            {
+              nook_error (err, errno, "open `%s`", sub);
+              goto out;
+            }
+          if (depth == cap)
+            lv = xrealloc (lv, (cap = cap ? cap * 2 : 64) * sizeof (*lv));
+          lv[depth++] = (struct rm_level){ steal_pointer (&sub), st.st_dev, st.st_ino };
+          close (cur);
+          cur = next;
+          continue;
+        }
+      if (depth == 0)
+        break;
+      /* empty: climb to the parent we came from and remove it there */
+      next = openat (cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (next < 0 || fstat (next, &st) < 0 || st.st_dev != lv[depth - 1].dev || st.st_ino != lv[depth - 1].ino)
+        {
+          nook_error (err, next < 0 ? errno : ESTALE, "climb back from `%s`", lv[depth - 1].name);
+          if (next >= 0)
+            close (next);
+          goto out;
+        }
+      close (cur);
+      cur = next;
+      depth--;
+      if (unlinkat (cur, lv[depth].name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        {
+          nook_error (err, errno, "rmdir `%s`", lv[depth].name);
+          free (lv[depth].name);
+          goto out;
+        }
+      free (lv[depth].name);
+    }
+  if (unlinkat (parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    nook_error (err, errno, "rmdir `%s`", name);
+  else
+    ret = 0;
+out:
+  while (depth > 0)
+    free (lv[--depth].name);
+  free (lv);
+  if (cur >= 0)
+    close (cur);
+  return ret;
+}
+
+static int rm_at_depth (int dirfd, const char *name, int level, nook_err *err);
+
+static int
+rm_children (int dfd, int level, nook_err *err)
 {
   cleanup_dir DIR *d = fdopendir (dfd);
   struct dirent *de;
@@ -499,29 +688,39 @@ rm_children (int dfd, nook_err *err)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (nook_rm_rf_at (dirfd (d), de->d_name, err) < 0)
+      if (rm_at_depth (dirfd (d), de->d_name, level + 1, err) < 0)
         return -1;
     }
+  return 0;
+}
+
+static int
+rm_at_depth (int dirfd, const char *name, int level, nook_err *err)
+{
+  int dfd, r = rm_entry (dirfd, name);
+
+  if (r < 0)
+    return nook_error (err, errno, "unlink `%s`", name);
+  if (r == 0)
+    return 0;
+  if (level >= RM_FD_DEPTH)
+    return rm_deep (dirfd, name, err);
+  dfd = rm_open_dir (dirfd, name);
+  if (dfd < 0 && errno == EMFILE)
+    return rm_deep (dirfd, name, err);
+  if (dfd < 0)
+    return errno == ENOENT ? 0 : nook_error (err, errno, "open `%s`", name);
+  if (rm_children (dfd, level, err) < 0)
+    return -1;
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return nook_error (err, errno, "rmdir `%s`", name);
   return 0;
 }
 
 int
 nook_rm_rf_at (int dirfd, const char *name, nook_err *err)
 {
-  int dfd;
-
-  if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return nook_error (err, errno, "unlink `%s`", name);
-  dfd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0)
-    return errno == ENOENT ? 0 : nook_error (err, errno, "open `%s`", name);
-  if (rm_children (dfd, err) < 0)
-    return -1;
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return nook_error (err, errno, "rmdir `%s`", name);
-  return 0;
+  return rm_at_depth (dirfd, name, 0, err);
 }
 
 int

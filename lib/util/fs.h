@@ -27,9 +27,18 @@ int nook_ensure_in_root (int rootfd, const char *path, bool is_dir, mode_t mode,
 /* "/proc/self/fd/N" into BUF (at least 32 bytes).  Returns BUF. */
 const char *nook_fd_path (int fd, char *buf, size_t len);
 
+/* The bound on a file the user names on the command line (--env-file, --label-file, ...). */
+#define NOOK_ARG_FILE_MAX (16u << 20)
+
 /* Whole-file helpers.  Reads stop at MAX bytes (error EFBIG past it); *OUT is NUL-terminated. */
 int nook_read_file_at (int dirfd, const char *name, char **out, size_t *len, size_t max, nook_err *err);
 int nook_read_fd (int fd, char **out, size_t *len, size_t max, nook_err *err);
+/* A file of a rootfs or layer (image-controlled): PATH resolved inside ROOTFD, read only when it is a
+ * regular file (a FIFO, device or socket is refused with EINVAL, never opened for reading), opened
+ * O_NONBLOCK, at most MAX bytes.  nook_read_regular_fd does the same for an already resolved fd (O_PATH or
+ * not).  *OUT is NUL-terminated, *LEN (when LEN) the bytes read, which may include NULs. */
+int nook_read_in_root (int rootfd, const char *path, char **out, size_t *len, size_t max, nook_err *err);
+int nook_read_regular_fd (int fd, char **out, size_t *len, size_t max, nook_err *err);
 /* Write DATA to an existing file (procfs, cgroupfs): open O_WRONLY, one write, close. */
 int nook_write_file_at (int dirfd, const char *name, const char *data, size_t len, nook_err *err);
 /* Atomically replace NAME in DIRFD: write a temp file, fsync if DURABLE, rename over NAME. */

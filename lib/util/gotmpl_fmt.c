@@ -199,8 +199,12 @@ typedef struct spec
 {
   bool minus, plus, sharp, zero, space;
   int width, prec; /* -1: none */
+  bool bad_width, bad_prec;
   char verb;
 } spec;
+
+/* fmt's limit on a width or precision (its tooLarge) */
+#define GT_FMT_NUM_MAX 1000000
 
 static void fmt_one (gt_buf *b, const spec *sp, json_t *v);
 
@@ -464,15 +468,36 @@ parse_spec (const char *f, size_t flen, size_t *i, spec *sp, json_t **args, size
         }
       if (*i < flen && f[*i] == '*')
         {
+          json_int_t v = 0;
+          bool ok = *argi < n && json_is_integer (args[*argi]);
+
           (*i)++;
-          if (*argi < n && json_is_integer (args[*argi]))
-            *dst = (int)json_integer_value (args[(*argi)++]);
-          if (part == 0 && sp->width < 0 && sp->width != -1)
-            sp->minus = true, sp->width = -sp->width;
+          if (*argi < n)
+            v = json_integer_value (args[(*argi)++]);
+          /* Go's fmt: a width or precision beyond +-1e6 (or not an int) is refused, not allocated */
+          ok = ok && v >= -GT_FMT_NUM_MAX && v <= GT_FMT_NUM_MAX && !(part == 1 && v < 0);
+          if (!ok)
+            {
+              *dst = -1;
+              *(part == 0 ? &sp->bad_width : &sp->bad_prec) = true;
+              continue;
+            }
+          *dst = (int)v;
+          if (part == 0 && v < 0)
+            sp->minus = true, sp->width = (int)-v;
           continue;
         }
       for (; *i < flen && isdigit ((unsigned char)f[*i]); (*i)++)
-        *dst = (*dst < 0 ? 0 : *dst) * 10 + (f[*i] - '0');
+        {
+          if (*dst > GT_FMT_NUM_MAX)
+            {
+              /* Go's parsenum: too large swallows the rest of the format (%!(NOVERB)) */
+              *dst = -1;
+              *i = flen;
+              return;
+            }
+          *dst = (*dst < 0 ? 0 : *dst) * 10 + (f[*i] - '0');
+        }
     }
 }
 
@@ -491,6 +516,10 @@ gt_sprintf (gt_buf *b, const char *f, size_t flen, json_t **args, size_t n)
         }
       i++;
       parse_spec (f, flen, &i, &sp, args, n, &argi);
+      if (sp.bad_width)
+        gt_buf_adds (b, "%!(BADWIDTH)");
+      if (sp.bad_prec)
+        gt_buf_adds (b, "%!(BADPREC)");
       if (i >= flen)
         {
           gt_buf_adds (b, "%!(NOVERB)");

@@ -538,6 +538,8 @@ fn_pad (json_t **a, size_t n, json_t **out, nook_err *err)
   long long pre, post;
   if (want_string (a[0], &s, &len, err) < 0 || want_int (a[1], &pre, err) < 0 || want_int (a[2], &post, err) < 0)
     return -1;
+  if (pre > 1000000 || post > 1000000)
+    return nook_error_input (err, "pad: a width above 1000000");
   gt_buf_add (&b, "", 0);
   for (long long i = 0; len > 0 && i < pre; i++)
     gt_buf_addc (&b, ' ');

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/error.h"
 #include "util/fs.h"
 
 /* The one piece of process-wide state: how the CLI asked us to log.  Set once, before any work. */
@@ -58,6 +59,7 @@ vlog (const char *level, const char *prefix, const char *fmt, va_list ap)
   char line[1600];
 
   vsnprintf (msg, sizeof (msg), fmt, ap);
+  nook_escape_ctl (msg, sizeof (msg));
   emit (level, msg);
   snprintf (line, sizeof (line), "%s%s\n", prefix, msg);
   nook_write_all (STDERR_FILENO, line, strlen (line));

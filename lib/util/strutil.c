@@ -114,3 +114,54 @@ str_to_u64 (const char *s, uint64_t max, uint64_t *out)
   *out = v;
   return true;
 }
+
+char *
+str_path_clean (const char *path)
+{
+  size_t n = strlen (path), len = 0;
+  bool abs = path[0] == '/';
+  char *out = xmalloc (n + 2);
+  size_t floor = 0; /* ".." of a relative path cannot go below what earlier ".." kept */
+
+  if (abs)
+    out[len++] = '/', floor = 1;
+  for (size_t i = 0; i < n;)
+    {
+      size_t j = i;
+      while (j < n && path[j] != '/')
+        j++;
+      size_t seg = j - i;
+      if (seg == 0 || (seg == 1 && path[i] == '.'))
+        ;
+      else if (seg == 2 && path[i] == '.' && path[i + 1] == '.')
+        {
+          if (len > floor)
+            {
+              while (len > floor && out[len - 1] != '/')
+                len--;
+              if (len > floor)
+                len--; /* the separator */
+            }
+          else if (!abs)
+            {
+              if (len > 0)
+                out[len++] = '/';
+              out[len++] = '.';
+              out[len++] = '.';
+              floor = len;
+            }
+        }
+      else
+        {
+          if (len > (abs ? 1u : 0u))
+            out[len++] = '/';
+          memcpy (out + len, path + i, seg);
+          len += seg;
+        }
+      i = j + 1;
+    }
+  if (len == 0)
+    out[len++] = '.';
+  out[len] = '\0';
+  return out;
+}

@@ -20,6 +20,8 @@ char **strv_dup (char *const *v);
 
 bool str_has_prefix (const char *s, const char *prefix);
 /* Parse a whole decimal unsigned integer; false on junk, sign, overflow past MAX. */
+/* Go's path.Clean of an absolute or relative PATH, allocated: "//a/./b/../c/" -> "/a/c", "/../x" -> "/x". */
+char *str_path_clean (const char *path);
 bool str_to_u64 (const char *s, uint64_t max, uint64_t *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,6 +171,61 @@ test_files (void)
   close (dfd);
 }
 
+/* A tree deeper than the open-file limit (and wide, and without permissions) is removed (issue 15). */
+static void
+test_rm_rf_hostile (void)
+{
+  nook_err err;
+  struct rlimit old, low;
+  int dfd = open (top, O_RDONLY | O_DIRECTORY | O_CLOEXEC), cur;
+  struct stat st;
+
+  CHECK (mkdirat (dfd, "deep", 0755) == 0);
+  cur = openat (dfd, "deep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (int i = 0; i < 1000 && cur >= 0; i++)
+    {
+      int next;
+      char name[16];
+      if (i % 100 == 0)
+        for (int k = 0; k < 5; k++)
+          {
+            snprintf (name, sizeof (name), "f%d", k);
+            close (openat (cur, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+            snprintf (name, sizeof (name), "s%d", k);
+            mkdirat (cur, name, 0755);
+          }
+      if (i == 500)
+        {
+          /* a directory its owner cannot write or search */
+          mkdirat (cur, "locked", 0755);
+          close (openat (cur, "locked/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+          fchmodat (cur, "locked", 0, 0);
+        }
+      mkdirat (cur, "d", 0755);
+      next = openat (cur, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      close (cur);
+      cur = next;
+    }
+  CHECK (cur >= 0);
+  for (int k = 0; k < 500 && cur >= 0; k++)
+    {
+      char name[16];
+      snprintf (name, sizeof (name), "w%d", k);
+      mkdirat (cur, name, 0755);
+    }
+  close (cur);
+  getrlimit (RLIMIT_NOFILE, &old);
+  low = old;
+  low.rlim_cur = 64;
+  setrlimit (RLIMIT_NOFILE, &low);
+  CHECK (nook_rm_rf_at (dfd, "deep", &err) == 0);
+  setrlimit (RLIMIT_NOFILE, &old);
+  if (fstatat (dfd, "deep", &st, 0) == 0)
+    printf ("    not removed: %s\n", err.msg);
+  CHECK (fstatat (dfd, "deep", &st, 0) < 0 && errno == ENOENT);
+  close (dfd);
+}
+
 int
 main (void)
 {
@@ -179,6 +235,7 @@ main (void)
   RUN (test_loops_and_missing);
   RUN (test_ensure);
   RUN (test_files);
+  RUN (test_rm_rf_hostile);
   nook_err err;
   int t = open ("/tmp", O_RDONLY | O_DIRECTORY);
   nook_rm_rf_at (t, top + 5, &err);

@@ -144,7 +144,6 @@ test_range (void)
   T ("{{range .Null}}x{{else}}nil{{end}}", "nil");
   T ("{{range .Names}}{{if eq . \"alias\"}}{{break}}{{end}}{{.}}{{end}}", "box");
   T ("{{range .Names}}{{if eq . \"box\"}}{{continue}}{{end}}{{.}}{{end}}", "alias");
-  T ("{{range 3}}{{.}}{{end}}", "012");
   T ("{{range .Config.Env}}{{.}}\n{{end}}", "A=1\nB=x y\n");
 }
 
@@ -200,6 +199,16 @@ test_printf (void)
   T ("{{printf \"%-10s|%10s|%5d|%-5d|%05d\" \"ab\" \"cd\" 42 42 -42}}", "ab        |        cd|   42|42   |-0042");
   T ("{{printf \"%.2f %f %e %g %.3s\" 3.14159 1.5 1234.5 0.5 \"abcdef\"}}", "3.14 1.500000 1.234500e+03 0.5 abc");
   T ("{{printf \"%q %q\" \"a\\\"b\\n\" 'x'}}", "\"a\\\"b\\n\" 'x'");
+  /* widths and precisions past 1e6 are refused as Go's fmt does, never allocated (issue 15) */
+  T ("{{printf \"%0999999999d\" 1}}", "%!(NOVERB)%!(EXTRA int=1)");
+  T ("{{printf \"%.999999999d\" 1}}", "%!(NOVERB)%!(EXTRA int=1)");
+  T ("{{printf \"%*d\" 99999999 1}}", "%!(BADWIDTH)1");
+  T ("{{printf \"%*d\" -99999999 1}}", "%!(BADWIDTH)1");
+  T ("{{printf \"%.*d\" -1 5}}", "%!(BADPREC)5");
+  T ("{{printf \"%.*d\" 9999999 5}}", "%!(BADPREC)5");
+  T ("{{printf \"%*d\" \"x\" 5}}", "%!(BADWIDTH)5");
+  T ("{{printf \"%-*d|\" -3 5}}", "5  |");
+  T ("{{printf \"%*d|\" 3 5}}", "  5|");
   T ("{{printf \"%d%%\" 50}}", "50%");
   T ("{{printf \"%s\" 5}} {{printf \"%d\"}} {{printf \"x\" 1}}", "%!s(int=5) %!d(MISSING) x%!(EXTRA int=1)");
   T ("{{printf \"%v %s\" .Missing .Labels}}", "<nil> map[a:1 b:2]");
@@ -243,6 +252,10 @@ test_exec_errors (void)
   TE ("{{\"x\" 1}}", "can't give argument to non-function \"x\"");
   TE ("{{nil}}", "nil is not a command");
   TE ("{{range .Name}}{{end}}", "range can't iterate over string");
+  /* unbounded work or memory from a --format (issue 15): refused as podman's Go does */
+  TE ("{{range 3}}{{.}}{{end}}", "range can't iterate over 3");
+  TE ("{{range 0}}x{{else}}e{{end}}", "range can't iterate over 0");
+  TE ("{{range 9223372036854775807}}x{{end}}", "range can't iterate over 9223372036854775807");
   TE ("{{template \"nope\"}}", "executing \"\" at <template \"nope\">: template \"nope\" not defined");
   TE ("{{.Name}", "bad character U+007D '}'");
   TE ("{{define \"r\"}}{{template \"r\"}}{{end}}{{template \"r\"}}", "exceeded maximum template depth");

@@ -8,6 +8,7 @@
 #include "runtime/userns.h"
 #include "util/error.h"
 #include "util/proc.h"
+#include "util/strutil.h"
 
 static void
 test_error_text (void)
@@ -21,6 +22,29 @@ test_error_text (void)
   nook_error_input (&err, "bad %d", 7);
   CHECK (err.code == EINVAL);
   CHECK_STR (err.msg, "bad 7");
+}
+
+/* Go's path.Clean (volume destinations, issue 15) and control bytes escaped in messages. */
+static void
+test_clean_and_escape (void)
+{
+  static const char *cases[][2] = { { "/../../../etc", "/etc" }, { "/", "/" }, { "//a/./b/../c/", "/a/c" },
+                                    { "/a/..", "/" }, { "a/../..", ".." }, { "../a/..", ".." }, { "", "." },
+                                    { "./", "." }, { "/a//b", "/a/b" }, { "a/b/../../../c", "../c" } };
+  nook_err err = { 0 };
+
+  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+    {
+      char *c = str_path_clean (cases[i][0]);
+      CHECK_STR (c, cases[i][1]);
+      free (c);
+    }
+  nook_error_input (&err, "bad `%s`", "a\x1b[31mred\nline\x7f\tok\xc2\x9b");
+  CHECK_STR (err.msg, "bad `a\\x1b[31mred\\nline\\x7f\tok\\u009b`");
+  nook_error_prefix (&err, "in \x07%s", "x");
+  CHECK (strncmp (err.msg, "in \\x07x: bad", 13) == 0);
+  nook_error_input (&err, "plain ü text");
+  CHECK_STR (err.msg, "plain ü text");
 }
 
 static void
@@ -80,6 +104,7 @@ int
 main (void)
 {
   RUN (test_error_text);
+  RUN (test_clean_and_escape);
   RUN (test_ids);
   RUN (test_signals);
   RUN (test_idmaps);
