@@ -529,21 +529,18 @@ apply_group (struct nook_cgroup_ctx *ctx, const struct cg_group *g, nook_err *er
   return 0;
 }
 
+/* Always, even without rules: a new cgroup inherits its parent's device access (see cgroup_devices.c).
+ * Rootless on v2 nothing is attached (that needs privilege; the user namespace already keeps the container
+ * from creating or opening devices its user cannot). */
 static int
 apply_devices (struct nook_cgroup_ctx *ctx, nook_err *err)
 {
-  const char *dir;
+  const char *dir = v1_dir_for (ctx, "devices");
 
-  if (ctx->res->n_devices == 0)
-    return 0;
-  dir = v1_dir_for (ctx, "devices");
   if (dir != NULL)
     return nook_cgroup_v1_devices (dir, ctx->res, ctx->devices, ctx->n_devices, err);
-  if (!nook_cgroup_devices_default (ctx->res->devices, ctx->res->n_devices) && !ctx->warned_devices)
-    {
-      ctx->warned_devices = true;
-      nook_warn ("device cgroup rules are not applied on cgroup v2");
-    }
+  if (ctx->cg->unified != NULL && !ctx->rootless)
+    return nook_cgroup_v2_devices (ctx->cg->unified, ctx->res, ctx->devices, ctx->n_devices, err);
   return 0;
 }
 

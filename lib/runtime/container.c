@@ -481,7 +481,8 @@ nook_container_run (const struct nook_runtime_ctx *ctx, const struct nook_create
   *status = nook_attach_wait (b.init, b.pidfd, b.master, err);
   if (*status >= 0)
     ret = 0;
-  destroy_after_run (&b, opts->id);
+  if (!opts->keep || ret < 0)
+    destroy_after_run (&b, opts->id);
 out:
   birth_free (&b);
   return ret;

@@ -27,6 +27,7 @@ struct nook_create_opts
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
+  bool keep;                  /* run --keep: an exited container stays (stopped) until `delete` */
   /* Not from the CLI: what the manager (in-process) uses. */
   const struct nook_overlay *overlay; /* the image rootfs, mounted on root.path by the init inside the
                                          container's namespaces */
@@ -46,6 +47,7 @@ struct nook_exec_opts
   char **env;                 /* -e K=V (added / overriding) */
   const char *cwd;
   const char *user;           /* "UID[:GID]" */
+  char **additional_gids;     /* --additional-gids (each may be a comma list): replace the process's */
   char **caps;                /* --cap names added */
   bool tty;
   bool detach;

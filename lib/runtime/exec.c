@@ -23,6 +23,7 @@
 #include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/proc.h"
 #include "util/strutil.h"
 #include "util/syscalls.h"
@@ -89,6 +90,29 @@ apply_user (struct nook_process *p, const char *user, nook_err *err)
   return 0;
 }
 
+static int
+apply_additional_gids (struct nook_process *p, char **gids, nook_err *err)
+{
+  free (p->user.additional_gids);
+  p->user.additional_gids = NULL;
+  p->user.n_additional_gids = 0;
+  for (size_t i = 0; gids[i]; i++)
+    {
+      cleanup_free char *copy = xstrdup (gids[i]);
+      char *save = NULL;
+      for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+        {
+          uint64_t g;
+          if (!str_to_u64 (t, INT32_MAX, &g))
+            return nook_error_input (err, "--additional-gids `%s`: expected a group id", gids[i]);
+          p->user.additional_gids
+              = xrealloc (p->user.additional_gids, (p->user.n_additional_gids + 1) * sizeof (gid_t));
+          p->user.additional_gids[p->user.n_additional_gids++] = (gid_t) g;
+        }
+    }
+  return 0;
+}
+
 /* The spec's process with exec's flags on top. */
 static int
 adjust_process (struct entry *e, nook_err *err)
@@ -114,6 +138,8 @@ adjust_process (struct entry *e, nook_err *err)
       p->cwd = xstrdup (o->cwd);
     }
   if (o->user && apply_user (p, o->user, err) < 0)
+    return -1;
+  if (o->additional_gids && apply_additional_gids (p, o->additional_gids, err) < 0)
     return -1;
   for (size_t i = 0; o->caps && o->caps[i]; i++)
     {
@@ -223,6 +249,7 @@ child_setup (struct entry *e, nook_err *err)
 {
   struct nook_sync_msg msg;
 
+  nook_debug ("child process in init()");
   if (nook_sync_expect (e->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
     return -1;
   if (chdir ("/") < 0)
@@ -236,6 +263,7 @@ child_setup (struct entry *e, nook_err *err)
         return -1;
       close (master);
     }
+  nook_debug ("setns_init: about to exec");
   for (int fd = 3; fd < 3 + e->opts->preserve_fds; fd++)
     fcntl (fd, F_SETFD, 0);
   if (nook_process_finalize (e->proc, e->has_prog ? &e->prog : NULL, e->opts->preserve_fds, e->st->setgroups_allowed,
@@ -252,6 +280,7 @@ child (struct entry *e)
   pid_t pid;
 
   close (e->sync_parent);
+  nook_debug ("nsexec container setup");
   if (join_all (e, &err) < 0 || prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     goto fail;
   pid = sys_clone_parent ();

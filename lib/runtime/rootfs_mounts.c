@@ -62,6 +62,25 @@ dest_is_dev (const char *dest)
   return true;
 }
 
+int
+nook_rootfs_dev_readonly (const struct nook_spec *spec, int rootfd, nook_err *err)
+{
+  bool ro = false;
+
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct nook_mount *m = &spec->mounts[i];
+      struct nook_mount_opts o;
+      if (!dest_is_dev (m->destination) || !type_is (m, "tmpfs") || nook_mount_opts_parse (m->options, &o, err) < 0)
+        continue;
+      ro = !is_bind (m, &o) && (o.flags & MS_RDONLY); /* the last mount on /dev decides */
+      nook_mount_opts_free (&o);
+    }
+  if (!ro)
+    return 0;
+  return nook_rootfs_set_attrs (rootfd, "/dev", MS_RDONLY, 0, false, err);
+}
+
 bool
 nook_rootfs_dev_is_bound (const struct nook_spec *spec)
 {
@@ -293,7 +312,12 @@ mount_bind (struct mount_job *j, nook_err *err)
     return -1;
   if (nook_rootfs_bind_fd (srcfd, m->source, j->dstfd, m->destination, rec, err) < 0)
     return -1;
-  return nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.flags, j->o.clear, rec, err);
+  /* "ro", "nosuid", ... on the top mount; "rro", "rnosuid", ... on the whole tree (runc's semantics). */
+  if (nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.flags, j->o.clear, false, err) < 0)
+    return -1;
+  if (rec && (j->o.rec_flags | j->o.rec_clear) != 0)
+    return nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.rec_flags, j->o.rec_clear, true, err);
+  return 0;
 }
 
 static int
@@ -318,6 +342,10 @@ mount_typed (struct mount_job *j, nook_err *err)
     return mount_cgroup (j, err);
   if (strcmp (type, "tmpfs") == 0 && wants_copyup (j->m))
     return mount_tmpfs_copyup (j, err);
+  /* A read-only /dev still needs its mount points and device nodes: read-only once they are made
+   * (nook_rootfs_dev_readonly). */
+  if (strcmp (type, "tmpfs") == 0 && dest_is_dev (j->m->destination))
+    j->o.flags &= ~MS_RDONLY;
   return mount_fs (j, type, err);
 }
 

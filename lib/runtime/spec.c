@@ -959,11 +959,19 @@ parse_device_rule (struct pctx *c, json_t *o, const char *p, struct nook_device_
       || get_string (c, o, p, "access", false, &access) < 0)
     return -1;
   if (access == NULL || access[0] == '\0')
-    strcpy (d->access, "rwm");
-  else if (strlen (access) > 3 || strspn (access, "rwm") != strlen (access))
+    {
+      strcpy (d->access, "rwm");
+      return 0;
+    }
+  if (strlen (access) > 8 || strspn (access, "abcdefghijklmnopqrstuvwxyz") != strlen (access))
     return bad (c, subpath (q, p, "access"), "expected a subset of `rwm`, got `%s`", access);
-  else
-    strcpy (d->access, access);
+  /* Other letters ("rwa") are ignored, as runc does; r, w, m are kept, each once, in that order.  Only
+   * unknown letters leave an empty access: a rule that grants and denies nothing. */
+  size_t n = 0;
+  for (const char *k = "rwm"; *k; k++)
+    if (strchr (access, *k))
+      d->access[n++] = *k;
+  d->access[n] = '\0';
   return 0;
 }
 

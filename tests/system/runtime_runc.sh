@@ -1,0 +1,165 @@
+#!/bin/bash
+# What runc's own integration tests (v1.1.5 tests/integration) expect of a runc-compatible runtime, checked on
+# what the container saw: the device cgroup (deny-all wins over linux.devices), --no-pivot not exposing a
+# bare /proc to a nested user namespace, read-only /dev, "rbind,ro" vs "rro", exec --additional-gids, and
+# the command line: --debug/--log records, kill 0, delete --force of a missing container, list JSON, run
+# --keep, spec's namespaces.
+# modes: root rootless
+. "$(dirname "$0")/../lib.sh"
+require_runtime
+
+B=$TMP/bundle
+mode_bundle "$B" || { fail make_bundle "could not create a bundle"; finish; }
+CFG=$B/config.json
+cp "$CFG" "$TMP/config.orig"
+reset_cfg () { cp "$TMP/config.orig" "$CFG"; }
+
+# --- the device cgroup (root: the cgroup is ours; rootless on v1 nothing is delegated) ------------------------
+if [ "$MODE" = root ]; then
+  # runc's default: deny all.  /dev/kmsg created from linux.devices must stay unusable; /dev/null works.
+  jq_edit "$CFG" '.linux.devices = [{path: "/dev/kmsg", type: "c", major: 1, minor: 11}]
+    | .linux.resources.devices = [{allow: false, access: "rwm"}]'
+  ct_sh "$B" '(: > /dev/kmsg) 2>&1; echo x > /dev/null && echo null-ok'
+  assert_contains devices_deny_all_wins_over_linux_devices "Operation not permitted" "$OUT"
+  assert_contains devices_default_null_allowed null-ok "$OUT"
+  # No rules at all: still deny-by-default (a new cgroup must not inherit "everything").
+  jq_edit "$CFG" 'del(.linux.resources.devices)'
+  ct_sh "$B" '(: > /dev/kmsg) 2>&1; head -c 4 /dev/zero | wc -c'
+  assert_contains devices_no_rules_still_denies "Operation not permitted" "$OUT"
+  assert_contains devices_no_rules_zero_allowed 4 "$OUT"
+  # An explicit allow works; a later deny with runc's "rwa" spelling (a ignored) takes write back out.
+  jq_edit "$CFG" '.linux.resources.devices = [{allow: false, access: "rwm"},
+    {allow: true, type: "c", major: 1, minor: 11, access: "rw"}]'
+  ct_sh "$B" '(: > /dev/kmsg) 2>&1 && echo opened'
+  assert_ok devices_allow_rule_opens opened
+  jq_edit "$CFG" '.linux.resources.devices += [{allow: false, type: "c", major: 1, minor: 11, access: "rwa"}]'
+  ct_sh "$B" '(: > /dev/kmsg) 2>&1; true'
+  assert_contains devices_later_deny_rwa_wins "Operation not permitted" "$OUT"
+  # The cgroup's own list says the same (v1: the kernel's view of the rules).
+  jq_edit "$CFG" '.linux.resources.devices = [{allow: false, access: "rwm"}]'
+  set_args "$B" sleep 60
+  id=$(new_id)
+  capture rt run -d -b "$B" "$id"
+  pid=$(ct_state "$id" pid)
+  dcg=$(awk -F: '$2 == "devices" {print $3}' "/proc/$pid/cgroup" 2> /dev/null)
+  list=$(cat "/sys/fs/cgroup/devices$dcg/devices.list" 2> /dev/null)
+  if [ -z "$dcg" ] || [ "$dcg" = / ] || [ -z "$list" ]; then
+    fail devices_v1_list "no devices cgroup for pid $pid ('$dcg')" "$ERR"
+  else
+    case $'\n'$list$'\n' in
+      *$'\na *:* rwm\n'* | *$'\nc 1:11 '*) fail devices_v1_list "devices.list allows too much" "$list" ;;
+      *$'\nc 1:3 rwm\n'*) pass devices_v1_list ;;
+      *) fail devices_v1_list "devices.list misses /dev/null" "$list" ;;
+    esac
+  fi
+  rt delete -f "$id" > /dev/null 2>&1
+  reset_cfg
+fi
+
+# --- --no-pivot: a nested user namespace must not be able to mount a fresh /proc -------------------------------
+# (the host's /proc stays in the mount namespace under the moved root; runc detaches or covers it.)
+jq_edit "$CFG" '.process.capabilities.bounding += ["CAP_SETFCAP"] | .process.capabilities.permitted += ["CAP_SETFCAP"]'
+set_args "$B" unshare -mrpf sh -c 'mount -t proc none /proc 2>&1 && echo MOUNTED; true'
+id=$(new_id)
+capture rt run --no-pivot -b "$B" "$id"
+if [ "$RC" != 0 ]; then
+  fail no_pivot_nested_proc_refused "run --no-pivot exited $RC" "$ERR"
+else
+  assert_not_contains no_pivot_nested_proc_refused MOUNTED "$OUT"
+fi
+set_args "$B" sh -c 'awk "\$4 == \"/\" && (\$9 == \"proc\" || \$9 == \"sysfs\") {print \$5}" /proc/self/mountinfo | sort | tr "\n" " "'
+capture rt run --no-pivot -b "$B" "$(new_id)"
+assert_ok no_pivot_only_own_proc_sys "/proc /sys "
+reset_cfg
+
+# --- read-only /dev, rbind,ro vs rro --------------------------------------------------------------------------
+jq_edit "$CFG" '.mounts |= map(if .destination == "/dev" then .options += ["ro"] else . end)'
+ct_sh "$B" 'grep "^tmpfs /dev " /proc/mounts | cut -d" " -f4 | cut -d, -f1; ls /dev/pts/ptmx > /dev/null && echo x > /dev/null && echo ok'
+assert_ok dev_readonly_with_devices "ro
+ok"
+reset_cfg
+
+if [ "$MODE" = root ]; then
+  # A host tree with a submount, in a private mount namespace of its own (the host's mounts stay untouched).
+  mkdir -p "$TMP/tree/sub"
+  cat > "$TMP/rro.sh" << 'EOF'
+set -e
+mount -t tmpfs none "$TREE/sub"
+for o in ro rro; do
+  jq --arg t "$TREE" --arg o "$o" '.mounts += [{destination: "/mnt", type: "bind", source: $t, options: ["rbind", $o]}]
+    | .process.args = ["sh", "-c", "touch /mnt/a 2>/dev/null && echo top-rw || echo top-ro; touch /mnt/sub/b 2>/dev/null && echo sub-rw || echo sub-ro"]' \
+    "$CFG0" > "$BUNDLE/config.json"
+  "$RUNTIME" --root "$ROOT" run -b "$BUNDLE" "rro-$o-$$"
+done
+EOF
+  capture env TREE="$TMP/tree" CFG0="$TMP/config.orig" BUNDLE="$B" RUNTIME="$NOOK_RUNTIME" ROOT="$RTROOT" \
+    unshare -m --propagation private bash "$TMP/rro.sh"
+  assert_ok rbind_ro_top_only_rro_recursive "top-ro
+sub-rw
+top-ro
+sub-ro"
+  reset_cfg
+fi
+
+# --- exec --additional-gids, kill 0, list JSON, run --keep, delete --force of nothing ---------------------------
+set_args "$B" sleep 60
+id=$(new_id)
+capture rt run -d -b "$B" "$id"
+capture rt exec --user 1000:1000 --additional-gids 100 --additional-gids 65534 "$id" id -G
+assert_ok exec_additional_gids "1000 100 65534"
+capture rt kill "$id" 0
+assert_rc kill_signal_0_running 0
+assert_eq kill_signal_0_still_running running "$(ct_state "$id")"
+capture rt list --format json
+line=$(printf '%s\n' "$OUT" | head -n 1)
+[ "$(printf '%s\n' "$OUT" | wc -l)" = 1 ] &&
+  printf '%s' "$line" | grep -q '^\[{"ociVersion":"[0-9.]*","id":"'"$id"'","pid":[0-9]*,"status":"running","bundle":"[^"]*","rootfs":"[^"]*","created":"[^"]*","owner":"[^"]*"}\]$' &&
+  pass list_json_runc_layout || fail list_json_runc_layout "not runc's one-line layout" "$OUT"
+rt kill "$id" KILL > /dev/null 2>&1
+wait_status "$id" stopped
+capture rt kill -a "$id" 0
+assert_rc kill_all_signal_0_stopped 0
+capture rt kill "$id" 0
+[ "$RC" != 0 ] && pass kill_stopped_without_all_fails || fail kill_stopped_without_all_fails "exit 0"
+rt delete "$id" > /dev/null 2>&1
+capture rt delete --force "nonexistent-$$"
+assert_rc delete_force_missing_ok 0
+capture rt delete "nonexistent-$$"
+assert_error delete_missing_fails
+
+set_args "$B" echo hello
+id=$(new_id)
+capture rt run --keep -b "$B" "$id"
+assert_ok run_keep_output hello
+assert_eq run_keep_state_stopped stopped "$(ct_state "$id")"
+capture rt delete "$id"
+assert_rc run_keep_delete 0
+assert_eq run_keep_deleted "" "$(ct_list)"
+
+# --- --debug, --log, --log-format -----------------------------------------------------------------------------
+id=$(new_id)
+capture rt --debug run -b "$B" "$id"
+assert_contains debug_stderr_level 'level=debug msg="nsexec container setup"' "$ERR"
+assert_contains debug_stderr_init 'msg="child process in init()"' "$ERR"
+assert_contains debug_stderr_exec 'msg="init: closing the pipe to signal completion"' "$ERR"
+log=$TMP/log.json
+rm -f "$log"
+[ "$MODE" = rootless ] && { touch "$log"; chown "$TEST_UID" "$log"; }
+capture rt --log "$log" --log-format json --debug run -b "$B" "$(new_id)"
+assert_not_contains debug_log_not_on_stderr level=debug "$ERR"
+jq -s -e 'any(.[]; .level == "debug" and .msg == "child process in init()" and (.time | test("^[0-9-]+T")))' "$log" \
+  > /dev/null 2>&1 && pass debug_log_json || fail debug_log_json "no JSON debug record" "$(cat "$log" 2>&1)"
+set_args "$B" sleep 60
+id=$(new_id)
+capture rt run -d -b "$B" "$id"
+capture rt --debug exec "$id" true
+assert_contains debug_exec 'msg="setns_init: about to exec"' "$ERR"
+rt delete -f "$id" > /dev/null 2>&1
+
+# --- spec: runc's namespaces (a config adding a cgroup namespace must not list it twice) -----------------------
+mkdir -p "$TMP/spec"
+chmod 0777 "$TMP/spec"
+(cd "$TMP/spec" && rt_plain spec > /dev/null 2>&1)
+assert_eq spec_no_cgroup_namespace "pid network ipc uts mount" "$(jq -r '[.linux.namespaces[].type] | join(" ")' "$TMP/spec/config.json" 2>&1)"
+
+finish
