@@ -597,6 +597,27 @@ place (struct nook_cgroup_ctx *ctx, nook_err *err)
   return 0;
 }
 
+/* A cgroup that already exists (cgroupsPath shared or made beforehand): a frozen one would freeze the
+ * init before it reports back (the runtime would wait forever), so refuse it; one with processes in it
+ * works but is worth a warning (runc's messages). */
+static int
+check_existing (struct nook_cgroup_ctx *ctx, nook_err *err)
+{
+  const char *fz = v1_dir_for (ctx, "freezer");
+  cleanup_free char *v1 = fz ? nook_cgroup_read (fz, "freezer.state", &(nook_err){ 0 }) : NULL;
+  cleanup_free char *v2 = ctx->cg->unified ? nook_cgroup_read (ctx->cg->unified, "cgroup.freeze", &(nook_err){ 0 })
+                                           : NULL;
+  pid_t *pids = NULL;
+  size_t n = 0;
+
+  if ((v1 && strcmp (v1, "THAWED") != 0) || (v2 && strcmp (v2, "1") == 0))
+    return nook_error_input (err, "container's cgroup unexpectedly frozen (`%s`)", v1 ? fz : ctx->cg->unified);
+  if (nook_cgroup_pids (ctx->cg, &pids, &n, &(nook_err){ 0 }) == 0 && n > 0)
+    nook_warn ("container's cgroup is not empty: %zu process(es) in it already", n);
+  free (pids);
+  return 0;
+}
+
 static void
 warn_unplaced (struct nook_cgroup_ctx *ctx)
 {
@@ -651,7 +672,7 @@ nook_cgroup_create (const struct nook_spec *spec, const char *id, bool rootless,
   if (placed == 0 && check_unused (ctx.cg, err) < 0)
     goto out;
   /* From here on, a failure removes what was created (a partial placement included). */
-  if (placed < 0 || apply_limits (&ctx, err) < 0 || (pid > 0 && nook_cgroup_enter (ctx.cg, pid, err) < 0))
+  if (placed < 0 || check_existing (&ctx, err) < 0 || apply_limits (&ctx, err) < 0 || (pid > 0 && nook_cgroup_enter (ctx.cg, pid, err) < 0))
     {
       nook_err ignored;
       nook_cgroup_destroy (ctx.cg, &ignored);

@@ -264,6 +264,11 @@ child_setup (struct entry *e, nook_err *err)
       close (master);
     }
   nook_debug ("setns_init: about to exec");
+  if (e->has_prog && e->spec->seccomp->listener_path && e->spec->seccomp->listener_path[0])
+    {
+      e->prog.notify = true;
+      e->prog.notify_sock = e->sync_child;
+    }
   for (int fd = 3; fd < 3 + e->opts->preserve_fds; fd++)
     fcntl (fd, F_SETFD, 0);
   if (nook_process_finalize (e->proc, e->has_prog ? &e->prog : NULL, e->opts->preserve_fds, e->st->setgroups_allowed,
@@ -367,6 +372,24 @@ place_in_cgroup (struct entry *e, pid_t pid, nook_err *err)
   return ret;
 }
 
+/* The process loaded a seccomp filter with a notify listener: its fd goes to the agent. */
+static int
+pass_notify_fd (struct entry *e, pid_t proc, nook_err *err)
+{
+  cleanup_close int fd = nook_recv_fd (e->sync_parent, err);
+  json_t *state;
+  int r;
+
+  if (fd < 0)
+    return -1;
+  if (e->spec->seccomp == NULL)
+    return nook_error_input (err, "sync: unexpected seccomp notify fd");
+  state = nook_state_to_oci (e->st);
+  r = nook_seccomp_notify_send (e->spec->seccomp, fd, proc, state, err);
+  json_decref (state);
+  return r;
+}
+
 /* From the first child's exit to "exec'd". */
 static int
 converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
@@ -388,6 +411,12 @@ converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
             return 0;
           *err = e2;
           return -1;
+        }
+      if (msg.type == NOOK_SYNC_SECCOMP_FD)
+        {
+          if (pass_notify_fd (e, *proc, err) < 0)
+            return -1;
+          continue;
         }
       if (msg.type != NOOK_SYNC_TTY)
         return nook_error_input (err, "sync: unexpected record %d", msg.type);

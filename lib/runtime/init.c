@@ -228,6 +228,11 @@ stage2 (struct nook_launch *l)
     _exit (NOOK_EXIT_ERROR);
   /* runc's debug messages, word for word: scripts and tests look for them. */
   nook_debug ("init: closing the pipe to signal completion");
+  if (l->has_prog && l->spec->seccomp->listener_path && l->spec->seccomp->listener_path[0])
+    {
+      l->prog.notify = true; /* the notify fd goes back on the connection that said "start" */
+      l->prog.notify_sock = reply;
+    }
   keep_preserved_fds (l->opts->preserve_fds);
   if (nook_process_finalize (l->spec->process, l->has_prog ? &l->prog : NULL, l->opts->preserve_fds,
                              l->setgroups_allowed, &err)

@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "runtime/security.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strutil.h"
@@ -56,7 +60,7 @@ action_from_name (const char *name, bool has_ret, uint32_t ret, uint32_t *out, n
   else if (strcmp (name, "SCMP_ACT_LOG") == 0)
     *out = SCMP_ACT_LOG;
   else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
-    return nook_error_input (err, "action `%s` is not supported", name);
+    *out = SCMP_ACT_NOTIFY; /* the spec parser made sure a listenerPath goes with it */
   else
     return nook_error_input (err, "unknown action `%s`", name);
   if (takes_ret && value > 0xffff)
@@ -115,7 +119,7 @@ flag_from_name (const char *name, unsigned int *flags, nook_err *err)
   else if (strcmp (name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
     *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
   else if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    ; /* only meaningful with a notify listener, which nook does not support: the kernel rejects it alone */
+    ; /* only meaningful with a notify listener, and not on every kernel: accepted, not asked for */
   else
     return nook_error_input (err, "unknown flag `%s`", name);
   return 0;
@@ -282,9 +286,51 @@ nook_seccomp_load (const struct nook_seccomp_prog *p, nook_err *err)
 {
   struct sock_fprog fprog = { .len = p->len, .filter = p->filter };
 
+  int fd;
+
   if (p->filter == NULL || p->len == 0)
     return 0;
-  if (sys_seccomp (SECCOMP_SET_MODE_FILTER, p->flags, &fprog) < 0)
+  fd = sys_seccomp (SECCOMP_SET_MODE_FILTER, p->flags | (p->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0),
+                    &fprog);
+  if (fd < 0)
     return nook_error (err, errno, "seccomp SECCOMP_SET_MODE_FILTER");
+  if (!p->notify)
+    return 0;
+  /* The notify fd goes to the runtime, which hands it to the agent (listenerPath is on the host). */
+  if (nook_sync_send (p->notify_sock, NOOK_SYNC_SECCOMP_FD, 0, err) < 0
+      || nook_send_fd (p->notify_sock, fd, "seccomp", err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  close (fd);
+  return 0;
+}
+
+int
+nook_seccomp_notify_send (const struct nook_seccomp *s, int notify_fd, pid_t pid, json_t *state, nook_err *err)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  cleanup_close int sock = -1;
+  cleanup_free char *text = NULL;
+  json_t *msg;
+
+  if (s->listener_path == NULL || strlen (s->listener_path) >= sizeof (addr.sun_path))
+    return nook_error_input (err, "linux.seccomp.listenerPath: missing or too long");
+  strcpy (addr.sun_path, s->listener_path);
+  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return nook_error (err, errno, "socket");
+  if (connect (sock, (struct sockaddr *) &addr, sizeof (addr)) < 0)
+    return nook_error (err, errno, "failed to connect with seccomp agent specified in the seccomp profile `%s`",
+                       s->listener_path);
+  msg = json_pack ("{s:s, s:[s], s:I, s:s, s:O}", "ociVersion", "1.0.2", "fds", "seccompFd", "pid", (json_int_t) pid,
+                   "metadata", s->listener_metadata ? s->listener_metadata : "", "state", state);
+  text = msg ? json_dumps (msg, JSON_COMPACT) : NULL;
+  json_decref (msg);
+  if (text == NULL)
+    return nook_error_input (err, "seccomp agent: cannot encode the container state");
+  if (nook_send_fd (sock, notify_fd, text, err) < 0)
+    return nook_error_prefix (err, "send the seccomp notify fd to `%s`", s->listener_path);
   return 0;
 }

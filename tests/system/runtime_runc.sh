@@ -156,6 +156,56 @@ capture rt --debug exec "$id" true
 assert_contains debug_exec 'msg="setns_init: about to exec"' "$ERR"
 rt delete -f "$id" > /dev/null 2>&1
 
+# --- seccomp notify: the notify fd and the container process state go to linux.seccomp.listenerPath ------------
+AGENT_SOCK=$TMP/agent.sock
+AGENT_OUT=$TMP/agent.out
+python3 "$REPO/tests/helpers/seccomp_agent.py" "$AGENT_SOCK" "$AGENT_OUT" &
+AGENT_PID=$!
+for i in $(seq 50); do [ -S "$AGENT_SOCK" ] && break; sleep 0.1; done
+notify_cfg () {
+  jq_edit "$CFG" '.process.noNewPrivileges = $nnp | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+    listenerPath: $sock, listenerMetadata: "meta-nook", architectures: ["SCMP_ARCH_X86_64"],
+    syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}' --arg sock "$AGENT_SOCK" --argjson nnp "$1"
+}
+for nnp in true false; do
+  notify_cfg "$nnp"
+  ct_sh "$B" 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  assert_contains "seccomp_notify_agent_answers_nnp_$nnp" "No medium found" "$OUT"
+done
+id=$CT_ID
+line=$(grep -F "\"id\":\"$id\"" "$AGENT_OUT" 2> /dev/null | tail -n 1)
+state=${line% nfds=*}
+if [ -n "$line" ] && [ "${line##* nfds=}" = 1 ] &&
+  printf '%s' "$state" | jq -e '.ociVersion != null and .fds == ["seccompFd"] and .metadata == "meta-nook"
+    and (.pid | type) == "number" and .pid > 0 and .state.status != null and (.state.bundle | length) > 0' > /dev/null 2>&1; then
+  pass seccomp_notify_state_sent
+else
+  fail seccomp_notify_state_sent "the agent got no containerProcessState with one fd for $id" "$(cat "$AGENT_OUT" 2>&1)"
+fi
+notify_cfg true
+set_args "$B" sleep 60
+id=$(new_id)
+capture rt run -d -b "$B" "$id"
+capture rt exec "$id" sh -c 'mkdir /dev/shm/y 2>&1; echo rc=$?'
+assert_contains seccomp_notify_exec "No medium found" "$OUT"
+rt delete -f "$id" > /dev/null 2>&1
+kill "$AGENT_PID" 2> /dev/null
+wait "$AGENT_PID" 2> /dev/null
+rm -f "$AGENT_SOCK"
+set_args "$B" true
+capture rt run -b "$B" "$(new_id)"
+assert_error seccomp_notify_no_agent_fails
+assert_contains seccomp_notify_no_agent_message "failed to connect with seccomp agent" "$ERR"
+no_state_left seccomp_notify_no_agent_no_state
+jq_edit "$CFG" '.linux.seccomp.syscalls = [{names: ["write"], action: "SCMP_ACT_NOTIFY"}]'
+capture rt run -b "$B" "$(new_id)"
+assert_error seccomp_notify_write_refused
+assert_contains seccomp_notify_write_message "SCMP_ACT_NOTIFY cannot be used for the write syscall" "$ERR"
+jq_edit "$CFG" '.linux.seccomp.syscalls = [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}] | .linux.seccomp.listenerPath = ""'
+capture rt run -b "$B" "$(new_id)"
+assert_error seccomp_notify_needs_listener_path
+reset_cfg
+
 # --- spec: runc's namespaces (a config adding a cgroup namespace must not list it twice) -----------------------
 mkdir -p "$TMP/spec"
 chmod 0777 "$TMP/spec"

@@ -434,8 +434,14 @@ static const struct
         "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"],"
         " \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"),
     "linux.seccomp.syscalls[0].args[0].index: expected an integer in 0..5" },
-  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/sock\"}"),
-    "linux.seccomp.listenerPath: not supported" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"], "
+                "\"action\": \"SCMP_ACT_NOTIFY\"}]}"),
+    "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/s\", \"syscalls\": "
+                "[{\"names\": [\"write\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"),
+    "SCMP_ACT_NOTIFY cannot be used for the write syscall" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"@abstract\"}"),
+    "linux.seccomp.listenerPath: `@abstract`: expected an absolute path" },
   { WITH_LINUX ("\"intelRdt\": {\"closID\": \"x\"}"), "linux.intelRdt.closID: not supported" },
   { WITH_LINUX ("\"personality\": {\"domain\": \"LINUX32\"}"), "linux.personality.domain: not supported" },
   { WITH_LINUX ("\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 1}]}"),
