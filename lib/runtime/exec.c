@@ -256,7 +256,8 @@ child_setup (struct entry *e, nook_err *err)
     return nook_error (err, errno, "chdir /");
   if (e->proc->terminal)
     {
-      int master = nook_terminal_setup_child (e->proc->console_height, e->proc->console_width, err);
+      int master = nook_terminal_setup_child (e->proc->console_height, e->proc->console_width, e->proc->user.uid,
+                                              err);
       if (master < 0)
         return -1;
       if (nook_sync_send (e->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (e->sync_child, master, "pty", err) < 0)

@@ -98,7 +98,7 @@ setup_tty (struct nook_launch *l, nook_err *err)
 
   if (p == NULL || !p->terminal)
     return 0;
-  master = nook_terminal_setup_child (p->console_height, p->console_width, err);
+  master = nook_terminal_setup_child (p->console_height, p->console_width, p->user.uid, err);
   if (master < 0)
     return -1;
   if (nook_sync_send (l->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (l->sync_child, master, "pty", err) < 0)

@@ -156,6 +156,13 @@ capture rt --debug exec "$id" true
 assert_contains debug_exec 'msg="setns_init: about to exec"' "$ERR"
 rt delete -f "$id" > /dev/null 2>&1
 
+# --- the terminal belongs to the process's user ---------------------------------------------------------------
+jq_edit "$CFG" '.process.terminal = true | .process.user = {uid: 1000, gid: 100}'
+set_args "$B" sh -c 'stat -c %u $(tty); id -u'
+capture as_mode script -qefc "timeout -k 5 $RT_TIMEOUT $NOOK_RUNTIME --root $RTROOT run -b $B $(new_id)" /dev/null
+assert_eq tty_owned_by_process_user "1000 1000" "$(echo $(printf '%s\n' "$OUT" | grep -ao '[0-9][0-9]*'))"
+reset_cfg
+
 # --- seccomp notify: the notify fd and the container process state go to linux.seccomp.listenerPath ------------
 AGENT_SOCK=$TMP/agent.sock
 AGENT_OUT=$TMP/agent.out
