@@ -320,11 +320,42 @@ mount_bind (struct mount_job *j, nook_err *err)
   return 0;
 }
 
+/* proc and sysfs go on a real directory: an image whose /proc is a symlink (to anywhere, even inside the
+ * rootfs) would get them elsewhere than where the masked and read-only paths are applied (runc refuses it
+ * too). */
+static int
+require_plain_dir (int rootfd, const char *dest, nook_err *err)
+{
+  cleanup_free char *copy = xasprintf ("/%s", dest); /* a relative destination is relative to "/" */
+  char *slash;
+  cleanup_close int dirfd = -1;
+  struct stat st;
+
+  while ((slash = strrchr (copy, '/')) != NULL && slash[1] == '\0' && slash != copy) /* "/proc/" */
+    *slash = '\0';
+  slash = strrchr (copy, '/');
+  if (slash[1] == '\0' || strcmp (slash + 1, ".") == 0 || strcmp (slash + 1, "..") == 0)
+    return 0;
+  *slash = '\0';
+  dirfd = nook_ensure_in_root (rootfd, copy[0] ? copy : "/", true, 0755, err);
+  if (dirfd < 0)
+    return -1;
+  if (fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : nook_error (err, errno, "stat `%s`", dest);
+  if (!S_ISDIR (st.st_mode))
+    return nook_error_input (err, "`%s` must be mounted on ordinary directory: it is a %s in the rootfs", dest,
+                             S_ISLNK (st.st_mode) ? "symlink" : "non-directory");
+  return 0;
+}
+
 static int
 mount_typed (struct mount_job *j, nook_err *err)
 {
   const char *type = j->m->type;
 
+  if ((strcmp (type, "proc") == 0 || strcmp (type, "sysfs") == 0)
+      && require_plain_dir (j->rootfd, j->m->destination, err) < 0)
+    return -1;
   j->dstfd = nook_ensure_in_root (j->rootfd, j->m->destination, true, 0755, err);
   if (j->dstfd < 0)
     return -1;

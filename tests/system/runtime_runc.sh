@@ -156,6 +156,18 @@ capture rt --debug exec "$id" true
 assert_contains debug_exec 'msg="setns_init: about to exec"' "$ERR"
 rt delete -f "$id" > /dev/null 2>&1
 
+# --- proc and sysfs only on a real directory of the rootfs ------------------------------------------------------
+mkdir -p "$TMP/linkroot"
+cp -a "$ROOTFS/." "$TMP/linkroot/" 2> /dev/null
+rm -rf "$TMP/linkroot/proc"
+ln -s /tmp "$TMP/linkroot/proc"
+[ "$MODE" = rootless ] && chown -R "$TEST_UID:$TEST_GID" "$TMP/linkroot"
+jq_edit "$CFG" '.root.path = $r' --arg r "$TMP/linkroot"
+capture rt run -b "$B" "$(new_id)"
+assert_error proc_on_symlink_refused
+assert_contains proc_on_symlink_message "must be mounted on ordinary directory" "$ERR"
+reset_cfg
+
 # --- the terminal belongs to the process's user ---------------------------------------------------------------
 jq_edit "$CFG" '.process.terminal = true | .process.user = {uid: 1000, gid: 100}'
 set_args "$B" sh -c 'stat -c %u $(tty); id -u'
