@@ -16,6 +16,7 @@ enum
   OPT_CONSOLE_SOCKET,
   OPT_PRESERVE_FDS,
   OPT_ADDITIONAL_GIDS,
+  OPT_CGROUP,
   OPT_IGNORED,
 };
 
@@ -32,6 +33,7 @@ static const struct option exec_opts[] = {
   { "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
   { "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
   { "additional-gids", required_argument, NULL, OPT_ADDITIONAL_GIDS },
+  { "cgroup", required_argument, NULL, OPT_CGROUP },
   { "apparmor", required_argument, NULL, OPT_IGNORED },
   { "process-label", required_argument, NULL, OPT_IGNORED },
   { NULL, 0, NULL, 0 },
@@ -74,6 +76,7 @@ parse (struct rt_global *g, int argc, char **argv, struct nook_exec_opts *o)
           o->preserve_fds = (int) n;
           break;
         case OPT_ADDITIONAL_GIDS: push (&o->additional_gids, optarg); break;
+        case OPT_CGROUP: push (&o->cgroups, optarg); break;
         case OPT_IGNORED: break;
         default:
           return rt_usage (g, "exec: unknown option `%s`", argv[optind - 1]);
@@ -106,5 +109,6 @@ rt_exec (struct rt_global *g, int argc, char **argv)
   free (o.env);
   free (o.caps);
   free (o.additional_gids);
+  free (o.cgroups);
   return r;
 }

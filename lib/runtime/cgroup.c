@@ -2,9 +2,11 @@
  * The v1 and v2 specifics live in cgroup_v1.c and cgroup_v2.c. */
 #include "runtime/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -710,6 +712,106 @@ nook_cgroup_enter (const struct nook_cgroup *cg, pid_t pid, nook_err *err)
   return 0;
 }
 
+/* The controllers of a v1 container directory: the hierarchy's mount name ("/sys/fs/cgroup/cpu,cpuacct/x"
+ * -> "cpu,cpuacct"). */
+static char *
+v1_dir_controllers (const char *dir)
+{
+  const char *p = dir + strlen (NOOK_CGROUP_MOUNT "/"), *end;
+
+  if (strncmp (dir, NOOK_CGROUP_MOUNT "/", strlen (NOOK_CGROUP_MOUNT "/")) != 0)
+    return xstrdup ("");
+  end = strchr (p, '/');
+  return end ? xasprintf ("%.*s", (int) (end - p), p) : xstrdup (p);
+}
+
+/* "PATH" or "CTRL[,CTRL]:PATH" (exec --cgroup): *CTRLS (NULL: every hierarchy) and *PATH; ".." refused. */
+static int
+parse_sub (const char *spec, char **ctrls, const char **path, nook_err *err)
+{
+  const char *colon = strchr (spec, ':');
+  cleanup_free char *copy = NULL;
+  char *save = NULL;
+
+  *ctrls = colon ? xasprintf ("%.*s", (int) (colon - spec), spec) : NULL;
+  *path = colon ? colon + 1 : spec;
+  copy = xstrdup (*path);
+  for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    if (strcmp (c, "..") == 0)
+      {
+        free (*ctrls);
+        *ctrls = NULL;
+        return nook_error_input (err, "--cgroup: %s is not a sub cgroup path", *path);
+      }
+  return 0;
+}
+
+/* Which of SUBS applies to the directory DIR (controllers DIR_CTRLS; NULL for the unified one): the last
+ * one naming no controller or one of DIR_CTRLS.  "" when none. */
+static int
+sub_for (char *const *subs, const char *dir_ctrls, const char *known, const char **out, nook_err *err)
+{
+  *out = "";
+  for (size_t i = 0; subs && subs[i]; i++)
+    {
+      cleanup_free char *ctrls = NULL;
+      const char *path;
+      char *save = NULL;
+      bool match = false;
+
+      if (parse_sub (subs[i], &ctrls, &path, err) < 0)
+        return -1;
+      for (char *c = ctrls ? strtok_r (ctrls, ",", &save) : NULL; c; c = strtok_r (NULL, ",", &save))
+        {
+          if (!nook_cgroup_list_has (known, c))
+            return nook_error_input (err, "--cgroup `%s`: unknown controller `%s`", subs[i], c);
+          match |= dir_ctrls != NULL && nook_cgroup_list_has (dir_ctrls, c);
+        }
+      if (ctrls == NULL || match)
+        *out = path;
+    }
+  return 0;
+}
+
+int
+nook_cgroup_enter_sub (const struct nook_cgroup *cg, char *const *subs, pid_t pid, nook_err *err)
+{
+  cleanup_free char *known = xstrdup ("");
+  char buf[32];
+  const char *sub;
+
+  if (cg == NULL)
+    return 0;
+  for (size_t i = 0; cg->v1 && cg->v1[i]; i++)
+    {
+      cleanup_free char *c = v1_dir_controllers (cg->v1[i]);
+      char *next = xasprintf ("%s,%s", known, c);
+      free (known);
+      known = next;
+    }
+  snprintf (buf, sizeof (buf), "%d", (int) pid);
+  for (size_t i = 0; cg->v1 && cg->v1[i]; i++)
+    {
+      cleanup_free char *c = v1_dir_controllers (cg->v1[i]);
+      cleanup_free char *dir = NULL;
+      if (sub_for (subs, c, known, &sub, err) < 0)
+        return -1;
+      dir = xasprintf ("%s/%s", cg->v1[i], sub);
+      if (nook_cgroup_write (dir, "cgroup.procs", buf, err) < 0)
+        return nook_error_prefix (err, "adding pid %d to cgroups", (int) pid);
+    }
+  if (cg->unified)
+    {
+      cleanup_free char *dir = NULL;
+      if (sub_for (subs, NULL, known, &sub, err) < 0)
+        return -1;
+      dir = xasprintf ("%s/%s", cg->unified, sub);
+      if (nook_cgroup_write (dir, "cgroup.procs", buf, err) < 0)
+        return nook_error_prefix (err, "adding pid %d to cgroups", (int) pid);
+    }
+  return 0;
+}
+
 static int
 parse_pids (const char *text, pid_t **pids, size_t *n, const char *dir, nook_err *err)
 {
@@ -771,6 +873,37 @@ rmdir_retry (const char *dir, nook_err *err)
   return nook_error (err, errno, "rmdir `%s`", dir);
 }
 
+/* DIR and the cgroups the container made under it (a cgroup namespace lets it), innermost first; a process
+ * left in one of those (the container moved it there) is killed first. */
+static int
+rmdir_tree (const char *dir, int depth, nook_err *err)
+{
+  cleanup_dir DIR *d = depth < 32 ? opendir (dir) : NULL;
+  struct dirent *de;
+  int ret = 0;
+
+  while (d != NULL && (de = readdir (d)) != NULL)
+    {
+      if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      cleanup_free char *sub = xasprintf ("%s/%s", dir, de->d_name);
+      cleanup_free char *procs = nook_cgroup_read (sub, "cgroup.procs", &(nook_err){ 0 });
+      for (char *p = procs, *end; p && *p; p = *end ? end + 1 : end)
+        {
+          long pid = strtol (p, &end, 10);
+          if (end == p)
+            break;
+          if (pid > 0)
+            kill ((pid_t) pid, SIGKILL);
+        }
+      if (rmdir_tree (sub, depth + 1, err) < 0)
+        ret = -1;
+    }
+  if (ret < 0)
+    return -1;
+  return rmdir_retry (dir, err);
+}
+
 int
 nook_cgroup_destroy (const struct nook_cgroup *cg, nook_err *err)
 {
@@ -780,10 +913,10 @@ nook_cgroup_destroy (const struct nook_cgroup *cg, nook_err *err)
 
   if (cg == NULL)
     return 0;
-  if (cg->unified && rmdir_retry (cg->unified, err) < 0)
+  if (cg->unified && rmdir_tree (cg->unified, 0, err) < 0)
     ret = -1;
   for (i = 0; cg->v1 && cg->v1[i]; i++)
-    if (rmdir_retry (cg->v1[i], ret < 0 ? &tmp : err) < 0)
+    if (rmdir_tree (cg->v1[i], 0, ret < 0 ? &tmp : err) < 0)
       ret = -1;
   return ret;
 }

@@ -48,6 +48,7 @@ struct nook_exec_opts
   const char *cwd;
   const char *user;           /* "UID[:GID]" */
   char **additional_gids;     /* --additional-gids (each may be a comma list): replace the process's */
+  char **cgroups;             /* --cgroup [CTRL[,CTRL]:]PATH: sub-cgroups to join (nook_cgroup_enter_sub) */
   char **caps;                /* --cap names added */
   bool tty;
   bool detach;

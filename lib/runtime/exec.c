@@ -368,7 +368,9 @@ place_in_cgroup (struct entry *e, pid_t pid, nook_err *err)
   int ret = 0;
 
   if (e->st->cgroup && nook_cgroup_from_json (e->st->cgroup, &cg, err) == 0)
-    ret = nook_cgroup_enter (cg, pid, err);
+    ret = e->opts->cgroups ? nook_cgroup_enter_sub (cg, e->opts->cgroups, pid, err) : nook_cgroup_enter (cg, pid, err);
+  else if (e->opts->cgroups)
+    ret = nook_error_input (err, "--cgroup: container `%s` has no cgroup of its own", e->st->id);
   nook_cgroup_free (cg);
   return ret;
 }
@@ -403,7 +405,10 @@ converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
   *proc = msg.value;
   waitpid (first, NULL, 0);
   if (place_in_cgroup (e, *proc, err) < 0 || nook_sync_send (e->sync_parent, NOOK_SYNC_CGROUP_DONE, 0, err) < 0)
-    return -1;
+    {
+      kill (*proc, SIGKILL); /* it waits for CGROUP_DONE, which will not come */
+      return -1;
+    }
   for (;;)
     {
       if (nook_sync_recv (e->sync_parent, &msg, &e2) < 0)

@@ -53,6 +53,34 @@ if [ "$MODE" = root ]; then
     esac
   fi
   rt delete -f "$id" > /dev/null 2>&1
+  # exec --cgroup into a sub-cgroup the container made (cgroup namespace, rw cgroupfs); then delete --force
+  # removes those too, killing what is in them.
+  jq_edit "$CFG" '.linux.namespaces += [{type: "cgroup"}]
+    | .mounts |= map(if .destination == "/sys/fs/cgroup" then .options -= ["ro"] else . end)'
+  set_args "$B" sh -c 'mkdir /sys/fs/cgroup/memory/sub && exec sleep 60'
+  id=$(new_id)
+  capture rt run -d -b "$B" "$id"
+  pid=$(ct_state "$id" pid)
+  sleep 0.5
+  mcg=$(awk -F: '$2 == "memory" {print $3}' "/proc/$pid/cgroup" 2> /dev/null)
+  capture rt exec --cgroup memory:sub "$id" sh -c 'grep -E ":(memory|pids):" /proc/self/cgroup | cut -d: -f2- | sort'
+  assert_ok exec_cgroup_controller_sub "memory:/sub
+pids:/"
+  capture rt exec --cgroup sub "$id" true
+  [ "$RC" != 0 ] && pass exec_cgroup_missing_sub_fails || fail exec_cgroup_missing_sub_fails "joined sub in every hierarchy"
+  capture rt exec --cgroup .. "$id" true
+  assert_contains exec_cgroup_parent_refused "is not a sub cgroup path" "$ERR"
+  capture rt exec --cgroup whaaat:/ "$id" true
+  assert_contains exec_cgroup_unknown_controller "unknown controller" "$ERR"
+  capture rt exec -d --cgroup memory:sub "$id" sleep 60
+  capture rt delete --force "$id"
+  if [ -z "$mcg" ] || [ "$mcg" = / ]; then
+    fail delete_force_removes_subcgroups "no memory cgroup for pid $pid" "$ERR"
+  elif [ "$RC" != 0 ] || [ -d "/sys/fs/cgroup/memory$mcg" ]; then
+    fail delete_force_removes_subcgroups "delete exited $RC; /sys/fs/cgroup/memory$mcg left" "$ERR"
+  else
+    pass delete_force_removes_subcgroups
+  fi
   reset_cfg
 fi
 
