@@ -551,14 +551,16 @@ apply_unified (struct nook_cgroup_ctx *ctx, nook_err *err)
 {
   if (ctx->res->n_unified == 0)
     return 0;
-  if (ctx->cg->unified != NULL)
+  if (ctx->cg->unified != NULL && ctx->cg->mode == NOOK_CGROUP_V2)
     return nook_cgroup_v2_unified (ctx->cg->unified, ctx->res, err);
   if (ctx->rootless)
     {
       nook_cgroup_warn_once (ctx, "cgroup v2 is not available to this user: running without resource limits");
       return 0;
     }
-  return nook_error_input (err, "linux.resources.unified: cgroup v2 is not mounted on this host");
+  /* The hybrid layout too: its v2 hierarchy has none of the controllers (runc refuses it the same way). */
+  return nook_error_input (err, "invalid configuration: linux.resources.unified needs cgroup v2, and this host's "
+                                "controllers are on cgroup v1");
 }
 
 static int

@@ -232,6 +232,101 @@ export_bpf (scmp_filter_ctx ctx, struct nook_seccomp_prog *out, nook_err *err)
   return 0;
 }
 
+/* ---- -ENOSYS for syscalls newer than the profile ----
+ * A profile whose default is to refuse lists the syscalls it knows; a syscall newer than all of them
+ * (clone3 to an old profile, a future one) must look unimplemented (ENOSYS: libc falls back to an older
+ * call), not forbidden (EPERM): a stub in front of libseccomp's program answers -ENOSYS for every syscall
+ * number above the highest the profile names for that architecture (runc does the same). */
+
+#define STUB_MAX_ARCHES 8
+
+struct stub_arch
+{
+  uint32_t arch; /* AUDIT_ARCH_*: libseccomp's SCMP_ARCH_* are those values */
+  int max_nr;
+};
+
+static size_t
+stub_arches (const struct nook_seccomp *s, struct stub_arch *out)
+{
+  size_t n = 0;
+  uint32_t native = seccomp_arch_native ();
+
+  for (size_t i = 0; n < STUB_MAX_ARCHES; i++)
+    {
+      uint32_t arch;
+      nook_err ignored;
+      if (s->architectures == NULL || s->architectures[0] == NULL)
+        {
+          if (i > 0)
+            break;
+          arch = native;
+        }
+      else if (s->architectures[i] == NULL)
+        break;
+      else if (arch_from_name (s->architectures[i], &arch, &ignored) < 0 || arch == SCMP_ARCH_X32)
+        continue; /* x32 shares x86_64's audit arch (its numbers carry bit 30): left to the main program */
+      out[n] = (struct stub_arch){ .arch = arch, .max_nr = -1 };
+      for (size_t r = 0; r < s->n_rules; r++)
+        for (size_t k = 0; s->rules[r].names && s->rules[r].names[k]; k++)
+          {
+            int nr = seccomp_syscall_resolve_name_arch (arch, s->rules[r].names[k]);
+            if (nr > out[n].max_nr && nr < 0x40000000)
+              out[n].max_nr = nr;
+          }
+      if (out[n].max_nr >= 0)
+        n++;
+    }
+  return n;
+}
+
+static int
+prepend_enosys_stub (const struct nook_seccomp *s, struct nook_seccomp_prog *p)
+{
+  struct stub_arch a[STUB_MAX_ARCHES];
+  size_t n = stub_arches (s, a), len = 0, blocks, enosys, main_at;
+  struct sock_filter *f;
+
+  if (n == 0)
+    return 0;
+  blocks = 1 + n + 1;                 /* load arch, one test per arch, jump to main */
+  enosys = blocks;
+  for (size_t i = 0; i < n; i++)
+    enosys += a[i].arch == SCMP_ARCH_X86_64 ? 3 : 2;
+  main_at = enosys + 1;
+  if (main_at + p->len > BPF_MAXINSNS)
+    return 0; /* no room: the profile's own answer stands */
+  f = xcalloc (main_at + p->len, sizeof (*f));
+  f[len++] = (struct sock_filter) BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch));
+  size_t block = blocks;
+  for (size_t i = 0; i < n; i++)
+    {
+      f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, a[i].arch, (uint8_t) (block - len - 1), 0);
+      len++;
+      block += a[i].arch == SCMP_ARCH_X86_64 ? 3 : 2;
+    }
+  f[len] = (struct sock_filter) BPF_STMT (BPF_JMP | BPF_JA | BPF_K, (uint32_t) (main_at - len - 1));
+  len++;
+  for (size_t i = 0; i < n; i++)
+    {
+      f[len++] = (struct sock_filter) BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr));
+      if (a[i].arch == SCMP_ARCH_X86_64)
+        {
+          f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, 0x40000000, (uint8_t) (main_at - len - 1), 0);
+          len++;
+        }
+      f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, (uint32_t) a[i].max_nr,
+                                              (uint8_t) (enosys - len - 1), (uint8_t) (main_at - len - 1));
+      len++;
+    }
+  f[len++] = (struct sock_filter) BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+  memcpy (f + len, p->filter, p->len * sizeof (*f));
+  free (p->filter);
+  p->filter = f;
+  p->len = (unsigned short) (len + p->len);
+  return 0;
+}
+
 static int
 compile_ctx (const struct nook_seccomp *s, scmp_filter_ctx ctx, uint32_t default_action, nook_err *err)
 {
@@ -268,6 +363,8 @@ nook_seccomp_compile (const struct nook_seccomp *s, struct nook_seccomp_prog *ou
     return -1;
   if (export_bpf (ctx, out, err) < 0)
     return -1;
+  if (default_action != SCMP_ACT_ALLOW && default_action != SCMP_ACT_LOG)
+    prepend_enosys_stub (s, out);
   out->flags = flags;
   return 0;
 }
