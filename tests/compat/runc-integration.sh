@@ -142,9 +142,12 @@ run_runtime ()
   fi
   for f in "$IT"/*.bats; do
     b=$(basename "$f" .bats)
-    # Each file in a fresh private mount namespace; bats' own timeout is not in 1.8, so bound it with timeout(1).
-    RUNC="$rt" TMPDIR="$OUT/$name/tmp" timeout -k 10 900 unshare -m --propagation private bats --tap "$f" \
-      > "$OUT/$name/$b.tap" 2>&1 || true
+    # Each file in a fresh private mount namespace, on a terminal of its own (script(1): runc's tests run
+    # `runc run` with terminal: true attached, which needs a controlling terminal); bats 1.8 has no timeout
+    # of its own, so timeout(1) bounds it.
+    RUNC="$rt" TMPDIR="$OUT/$name/tmp" timeout -k 10 900 script -qefc \
+      "$(printf '%q ' unshare -m --propagation private bats --tap "$f") > $(printf '%q' "$OUT/$name/$b.tap") 2>&1" \
+      /dev/null < /dev/null > /dev/null 2>&1 || true
   done
 }
 
