@@ -15,6 +15,8 @@ enum
   OPT_PID_FILE,
   OPT_CONSOLE_SOCKET,
   OPT_PRESERVE_FDS,
+  OPT_ADDITIONAL_GIDS,
+  OPT_CGROUP,
   OPT_IGNORED,
 };
 
@@ -30,6 +32,8 @@ static const struct option exec_opts[] = {
   { "pid-file", required_argument, NULL, OPT_PID_FILE },
   { "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
   { "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
+  { "additional-gids", required_argument, NULL, OPT_ADDITIONAL_GIDS },
+  { "cgroup", required_argument, NULL, OPT_CGROUP },
   { "apparmor", required_argument, NULL, OPT_IGNORED },
   { "process-label", required_argument, NULL, OPT_IGNORED },
   { NULL, 0, NULL, 0 },
@@ -71,6 +75,8 @@ parse (struct rt_global *g, int argc, char **argv, struct nook_exec_opts *o)
             return rt_usage (g, "exec: --preserve-fds `%s`: expected a number", optarg);
           o->preserve_fds = (int) n;
           break;
+        case OPT_ADDITIONAL_GIDS: push (&o->additional_gids, optarg); break;
+        case OPT_CGROUP: push (&o->cgroups, optarg); break;
         case OPT_IGNORED: break;
         default:
           return rt_usage (g, "exec: unknown option `%s`", argv[optind - 1]);
@@ -102,5 +108,7 @@ rt_exec (struct rt_global *g, int argc, char **argv)
     }
   free (o.env);
   free (o.caps);
+  free (o.additional_gids);
+  free (o.cgroups);
   return r;
 }

@@ -1,4 +1,5 @@
 /* create, run, start, kill, delete. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,10 @@ parse_create (struct rt_global *g, int argc, char **argv, bool run, struct nook_
         case OPT_NO_NEW_KEYRING:
           o->no_new_keyring = true;
           break;
-        case OPT_NO_SUBREAPER:
         case OPT_KEEP:
+          o->keep = run;
+          break;
+        case OPT_NO_SUBREAPER:
           break;
         default:
           return rt_usage (g, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
@@ -151,7 +154,10 @@ rt_kill (struct rt_global *g, int argc, char **argv)
     }
   if (i >= argc || argc - i > 2)
     return rt_usage (g, "kill: usage: kill [--all] ID [SIGNAL]");
-  if (argc - i == 2 && (sig = nook_parse_signal (argv[i + 1])) < 0)
+  /* Signal 0 (runc and crun accept it): only checks that the container's init exists. */
+  if (argc - i == 2 && strcmp (argv[i + 1], "0") == 0)
+    sig = 0;
+  else if (argc - i == 2 && (sig = nook_parse_signal (argv[i + 1])) < 0)
     return rt_usage (g, "kill: unknown signal `%s`", argv[i + 1]);
   if (nook_container_kill (&g->ctx, argv[i], sig, all, &err) < 0)
     return rt_fail (g, &err);
@@ -175,6 +181,10 @@ rt_delete (struct rt_global *g, int argc, char **argv)
   if (i != argc - 1)
     return rt_usage (g, "delete: expected exactly one container ID");
   if (nook_container_delete (&g->ctx, argv[i], force, &err) < 0)
-    return rt_fail (g, &err);
+    {
+      if (force && err.code == ENOENT) /* nothing to delete: done, as runc and crun answer */
+        return 0;
+      return rt_fail (g, &err);
+    }
   return 0;
 }

@@ -50,6 +50,23 @@ print_list_table (struct nook_state **v, size_t n)
     }
 }
 
+/* runc's `list --format json` entry: its field order (pid before status, annotations only when set). */
+static json_t *
+list_entry (const struct nook_state *st)
+{
+  static const char *const keys[] = { "ociVersion", "id", "pid", "status", "bundle", "rootfs", "created" };
+  json_t *oci = nook_state_to_oci (st), *o = json_object (), *ann = json_object_get (oci, "annotations");
+
+  for (size_t i = 0; i < sizeof (keys) / sizeof (keys[0]); i++)
+    if (json_object_get (oci, keys[i]))
+      json_object_set (o, keys[i], json_object_get (oci, keys[i]));
+  if (json_is_object (ann) && json_object_size (ann) > 0)
+    json_object_set (o, "annotations", ann);
+  json_object_set_new (o, "owner", json_string (st->owner ? st->owner : ""));
+  json_decref (oci);
+  return o;
+}
+
 int
 rt_list (struct rt_global *g, int argc, char **argv)
 {
@@ -74,9 +91,13 @@ rt_list (struct rt_global *g, int argc, char **argv)
   if (json)
     {
       json_t *a = json_array ();
+      char *s;
       for (size_t i = 0; i < n; i++)
-        json_array_append_new (a, nook_state_to_oci (v[i]));
-      print_json (a);
+        json_array_append_new (a, list_entry (v[i]));
+      s = json_dumps (a, JSON_COMPACT | JSON_PRESERVE_ORDER); /* one line, as runc prints it */
+      if (s)
+        puts (s);
+      free (s);
       json_decref (a);
     }
   else if (quiet)

@@ -157,6 +157,10 @@ vopts_finish (struct vopts *v, const char *source, bool tmpfs)
     json_array_append_new (v->list, json_string ("nodev"));
   if (!v->has_bind && !tmpfs)
     json_array_append_new (v->list, json_string ("rbind"));
+  /* The runtime makes "ro" read-only only the top mount of an rbind (runc's meaning); a read-only volume
+   * stays read-only in its submounts too. */
+  if (v->ro && !tmpfs)
+    json_array_append_new (v->list, json_string ("rro"));
 }
 
 static char *

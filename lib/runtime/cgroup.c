@@ -2,9 +2,11 @@
  * The v1 and v2 specifics live in cgroup_v1.c and cgroup_v2.c. */
 #include "runtime/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,21 +531,18 @@ apply_group (struct nook_cgroup_ctx *ctx, const struct cg_group *g, nook_err *er
   return 0;
 }
 
+/* Always, even without rules: a new cgroup inherits its parent's device access (see cgroup_devices.c).
+ * Rootless on v2 nothing is attached (that needs privilege; the user namespace already keeps the container
+ * from creating or opening devices its user cannot). */
 static int
 apply_devices (struct nook_cgroup_ctx *ctx, nook_err *err)
 {
-  const char *dir;
+  const char *dir = v1_dir_for (ctx, "devices");
 
-  if (ctx->res->n_devices == 0)
-    return 0;
-  dir = v1_dir_for (ctx, "devices");
   if (dir != NULL)
     return nook_cgroup_v1_devices (dir, ctx->res, ctx->devices, ctx->n_devices, err);
-  if (!nook_cgroup_devices_default (ctx->res->devices, ctx->res->n_devices) && !ctx->warned_devices)
-    {
-      ctx->warned_devices = true;
-      nook_warn ("device cgroup rules are not applied on cgroup v2");
-    }
+  if (ctx->cg->unified != NULL && !ctx->rootless)
+    return nook_cgroup_v2_devices (ctx->cg->unified, ctx->res, ctx->devices, ctx->n_devices, err);
   return 0;
 }
 
@@ -552,14 +551,16 @@ apply_unified (struct nook_cgroup_ctx *ctx, nook_err *err)
 {
   if (ctx->res->n_unified == 0)
     return 0;
-  if (ctx->cg->unified != NULL)
+  if (ctx->cg->unified != NULL && ctx->cg->mode == NOOK_CGROUP_V2)
     return nook_cgroup_v2_unified (ctx->cg->unified, ctx->res, err);
   if (ctx->rootless)
     {
       nook_cgroup_warn_once (ctx, "cgroup v2 is not available to this user: running without resource limits");
       return 0;
     }
-  return nook_error_input (err, "linux.resources.unified: cgroup v2 is not mounted on this host");
+  /* The hybrid layout too: its v2 hierarchy has none of the controllers (runc refuses it the same way). */
+  return nook_error_input (err, "invalid configuration: linux.resources.unified needs cgroup v2, and this host's "
+                                "controllers are on cgroup v1");
 }
 
 static int
@@ -597,6 +598,27 @@ place (struct nook_cgroup_ctx *ctx, nook_err *err)
     }
   if (mode != NOOK_CGROUP_V2)
     return nook_cgroup_v1_place (ctx, err);
+  return 0;
+}
+
+/* A cgroup that already exists (cgroupsPath shared or made beforehand): a frozen one would freeze the
+ * init before it reports back (the runtime would wait forever), so refuse it; one with processes in it
+ * works but is worth a warning (runc's messages). */
+static int
+check_existing (struct nook_cgroup_ctx *ctx, nook_err *err)
+{
+  const char *fz = v1_dir_for (ctx, "freezer");
+  cleanup_free char *v1 = fz ? nook_cgroup_read (fz, "freezer.state", &(nook_err){ 0 }) : NULL;
+  cleanup_free char *v2 = ctx->cg->unified ? nook_cgroup_read (ctx->cg->unified, "cgroup.freeze", &(nook_err){ 0 })
+                                           : NULL;
+  pid_t *pids = NULL;
+  size_t n = 0;
+
+  if ((v1 && strcmp (v1, "THAWED") != 0) || (v2 && strcmp (v2, "1") == 0))
+    return nook_error_input (err, "container's cgroup unexpectedly frozen (`%s`)", v1 ? fz : ctx->cg->unified);
+  if (nook_cgroup_pids (ctx->cg, &pids, &n, &(nook_err){ 0 }) == 0 && n > 0)
+    nook_warn ("container's cgroup is not empty: %zu process(es) in it already", n);
+  free (pids);
   return 0;
 }
 
@@ -654,7 +676,7 @@ nook_cgroup_create (const struct nook_spec *spec, const char *id, bool rootless,
   if (placed == 0 && check_unused (ctx.cg, err) < 0)
     goto out;
   /* From here on, a failure removes what was created (a partial placement included). */
-  if (placed < 0 || apply_limits (&ctx, err) < 0 || (pid > 0 && nook_cgroup_enter (ctx.cg, pid, err) < 0))
+  if (placed < 0 || check_existing (&ctx, err) < 0 || apply_limits (&ctx, err) < 0 || (pid > 0 && nook_cgroup_enter (ctx.cg, pid, err) < 0))
     {
       nook_err ignored;
       nook_cgroup_destroy (ctx.cg, &ignored);
@@ -689,6 +711,106 @@ nook_cgroup_enter (const struct nook_cgroup *cg, pid_t pid, nook_err *err)
   for (i = 0; cg->v1 && cg->v1[i]; i++)
     if (write_pid (cg->v1[i], pid, err) < 0)
       return -1;
+  return 0;
+}
+
+/* The controllers of a v1 container directory: the hierarchy's mount name ("/sys/fs/cgroup/cpu,cpuacct/x"
+ * -> "cpu,cpuacct"). */
+static char *
+v1_dir_controllers (const char *dir)
+{
+  const char *p = dir + strlen (NOOK_CGROUP_MOUNT "/"), *end;
+
+  if (strncmp (dir, NOOK_CGROUP_MOUNT "/", strlen (NOOK_CGROUP_MOUNT "/")) != 0)
+    return xstrdup ("");
+  end = strchr (p, '/');
+  return end ? xasprintf ("%.*s", (int) (end - p), p) : xstrdup (p);
+}
+
+/* "PATH" or "CTRL[,CTRL]:PATH" (exec --cgroup): *CTRLS (NULL: every hierarchy) and *PATH; ".." refused. */
+static int
+parse_sub (const char *spec, char **ctrls, const char **path, nook_err *err)
+{
+  const char *colon = strchr (spec, ':');
+  cleanup_free char *copy = NULL;
+  char *save = NULL;
+
+  *ctrls = colon ? xasprintf ("%.*s", (int) (colon - spec), spec) : NULL;
+  *path = colon ? colon + 1 : spec;
+  copy = xstrdup (*path);
+  for (char *c = strtok_r (copy, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    if (strcmp (c, "..") == 0)
+      {
+        free (*ctrls);
+        *ctrls = NULL;
+        return nook_error_input (err, "--cgroup: %s is not a sub cgroup path", *path);
+      }
+  return 0;
+}
+
+/* Which of SUBS applies to the directory DIR (controllers DIR_CTRLS; NULL for the unified one): the last
+ * one naming no controller or one of DIR_CTRLS.  "" when none. */
+static int
+sub_for (char *const *subs, const char *dir_ctrls, const char *known, const char **out, nook_err *err)
+{
+  *out = "";
+  for (size_t i = 0; subs && subs[i]; i++)
+    {
+      cleanup_free char *ctrls = NULL;
+      const char *path;
+      char *save = NULL;
+      bool match = false;
+
+      if (parse_sub (subs[i], &ctrls, &path, err) < 0)
+        return -1;
+      for (char *c = ctrls ? strtok_r (ctrls, ",", &save) : NULL; c; c = strtok_r (NULL, ",", &save))
+        {
+          if (!nook_cgroup_list_has (known, c))
+            return nook_error_input (err, "--cgroup `%s`: unknown controller `%s`", subs[i], c);
+          match |= dir_ctrls != NULL && nook_cgroup_list_has (dir_ctrls, c);
+        }
+      if (ctrls == NULL || match)
+        *out = path;
+    }
+  return 0;
+}
+
+int
+nook_cgroup_enter_sub (const struct nook_cgroup *cg, char *const *subs, pid_t pid, nook_err *err)
+{
+  cleanup_free char *known = xstrdup ("");
+  char buf[32];
+  const char *sub;
+
+  if (cg == NULL)
+    return 0;
+  for (size_t i = 0; cg->v1 && cg->v1[i]; i++)
+    {
+      cleanup_free char *c = v1_dir_controllers (cg->v1[i]);
+      char *next = xasprintf ("%s,%s", known, c);
+      free (known);
+      known = next;
+    }
+  snprintf (buf, sizeof (buf), "%d", (int) pid);
+  for (size_t i = 0; cg->v1 && cg->v1[i]; i++)
+    {
+      cleanup_free char *c = v1_dir_controllers (cg->v1[i]);
+      cleanup_free char *dir = NULL;
+      if (sub_for (subs, c, known, &sub, err) < 0)
+        return -1;
+      dir = xasprintf ("%s/%s", cg->v1[i], sub);
+      if (nook_cgroup_write (dir, "cgroup.procs", buf, err) < 0)
+        return nook_error_prefix (err, "adding pid %d to cgroups", (int) pid);
+    }
+  if (cg->unified)
+    {
+      cleanup_free char *dir = NULL;
+      if (sub_for (subs, NULL, known, &sub, err) < 0)
+        return -1;
+      dir = xasprintf ("%s/%s", cg->unified, sub);
+      if (nook_cgroup_write (dir, "cgroup.procs", buf, err) < 0)
+        return nook_error_prefix (err, "adding pid %d to cgroups", (int) pid);
+    }
   return 0;
 }
 
@@ -753,6 +875,37 @@ rmdir_retry (const char *dir, nook_err *err)
   return nook_error (err, errno, "rmdir `%s`", dir);
 }
 
+/* DIR and the cgroups the container made under it (a cgroup namespace lets it), innermost first; a process
+ * left in one of those (the container moved it there) is killed first. */
+static int
+rmdir_tree (const char *dir, int depth, nook_err *err)
+{
+  cleanup_dir DIR *d = depth < 32 ? opendir (dir) : NULL;
+  struct dirent *de;
+  int ret = 0;
+
+  while (d != NULL && (de = readdir (d)) != NULL)
+    {
+      if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      cleanup_free char *sub = xasprintf ("%s/%s", dir, de->d_name);
+      cleanup_free char *procs = nook_cgroup_read (sub, "cgroup.procs", &(nook_err){ 0 });
+      for (char *p = procs, *end; p && *p; p = *end ? end + 1 : end)
+        {
+          long pid = strtol (p, &end, 10);
+          if (end == p)
+            break;
+          if (pid > 0)
+            kill ((pid_t) pid, SIGKILL);
+        }
+      if (rmdir_tree (sub, depth + 1, err) < 0)
+        ret = -1;
+    }
+  if (ret < 0)
+    return -1;
+  return rmdir_retry (dir, err);
+}
+
 int
 nook_cgroup_destroy (const struct nook_cgroup *cg, nook_err *err)
 {
@@ -762,10 +915,10 @@ nook_cgroup_destroy (const struct nook_cgroup *cg, nook_err *err)
 
   if (cg == NULL)
     return 0;
-  if (cg->unified && rmdir_retry (cg->unified, err) < 0)
+  if (cg->unified && rmdir_tree (cg->unified, 0, err) < 0)
     ret = -1;
   for (i = 0; cg->v1 && cg->v1[i]; i++)
-    if (rmdir_retry (cg->v1[i], ret < 0 ? &tmp : err) < 0)
+    if (rmdir_tree (cg->v1[i], 0, ret < 0 ? &tmp : err) < 0)
       ret = -1;
   return ret;
 }

@@ -39,6 +39,10 @@ int nook_cgroup_create (const struct nook_spec *spec, const char *id, bool rootl
                         struct nook_cgroup **out, nook_err *err);
 /* Move PID into an existing container cgroup (exec). */
 int nook_cgroup_enter (const struct nook_cgroup *cg, pid_t pid, nook_err *err);
+/* The same into sub-cgroups of it (exec --cgroup): each of SUBS is "PATH" (every hierarchy) or
+ * "CTRL[,CTRL]:PATH" (the v1 hierarchies of those controllers), relative to the container's cgroup; the
+ * last one that applies wins; ".." and unknown controllers are refused; the sub-cgroup must exist. */
+int nook_cgroup_enter_sub (const struct nook_cgroup *cg, char *const *subs, pid_t pid, nook_err *err);
 /* PIDs in the container's cgroup (from the unified dir, else the first v1 dir).  NULL-free: *PIDS is
  * an allocated array of *N pids. */
 int nook_cgroup_pids (const struct nook_cgroup *cg, pid_t **pids, size_t *n, nook_err *err);

@@ -97,9 +97,6 @@ int nook_cgroup_v1_memory (const char *dir, const struct nook_resources *r, nook
 int nook_cgroup_v1_pids (const char *dir, const struct nook_resources *r, nook_err *err);
 int nook_cgroup_v1_cpu (const char *dir, const struct nook_resources *r, nook_err *err);
 int nook_cgroup_v1_cpuset (const char *dir, const struct nook_resources *r, nook_err *err);
-/* The spec's rules, then the devices every container gets (runc's default allow list) and DEVS. */
-int nook_cgroup_v1_devices (const char *dir, const struct nook_resources *r, const struct nook_device *devs,
-                            size_t n_devs, nook_err *err);
 
 /* cgroup_v2.c */
 /* Rootless: the closest writable ancestor of OWN (preferring OWN's parent over OWN, see cgroup.h). */
@@ -111,5 +108,21 @@ int nook_cgroup_v2_pids (const char *dir, const struct nook_resources *r, nook_e
 int nook_cgroup_v2_cpu (const char *dir, const struct nook_resources *r, nook_err *err);
 int nook_cgroup_v2_cpuset (const char *dir, const struct nook_resources *r, nook_err *err);
 int nook_cgroup_v2_unified (const char *dir, const struct nook_resources *r, nook_err *err);
+
+/* cgroup_devices.c */
+/* The rules the container's device cgroup enforces, in order: "deny a", R's rules (those with an access),
+ * runc's default allow list without the devices DEVS redefines.  *OUT is allocated; returns its length. */
+size_t nook_cgroup_device_rules (const struct nook_resources *r, const struct nook_device *devs, size_t n_devs,
+                                 struct nook_device_rule **out);
+/* RULES as a BPF_PROG_TYPE_CGROUP_DEVICE program: the last matching rule decides.  *OUT is allocated
+ * (struct bpf_insn); returns the number of instructions. */
+struct bpf_insn;
+size_t nook_cgroup_devices_bpf (const struct nook_device_rule *rules, size_t n, struct bpf_insn **out);
+/* v1: the rules written to DIR's devices.deny/devices.allow in order. */
+int nook_cgroup_v1_devices (const char *dir, const struct nook_resources *r, const struct nook_device *devs,
+                            size_t n_devs, nook_err *err);
+/* v2: the rules as a device program attached to the cgroup directory DIR. */
+int nook_cgroup_v2_devices (const char *dir, const struct nook_resources *r, const struct nook_device *devs,
+                            size_t n_devs, nook_err *err);
 
 #endif

@@ -345,38 +345,3 @@ nook_cgroup_v1_cpuset (const char *dir, const struct nook_resources *r, nook_err
     return -1;
   return 0;
 }
-
-/* What every container may use whatever its rules say (runc's list): mknod of anything, the standard
- * character devices, /dev/pts/x, /dev/ptmx and /dev/net/tun. */
-static const char *const always_allowed[] = {
-  "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-  "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
-
-int
-nook_cgroup_v1_devices (const char *dir, const struct nook_resources *r, const struct nook_device *devs,
-                        size_t n_devs, nook_err *err)
-{
-  char line[96];
-
-  for (size_t i = 0; i < r->n_devices; i++)
-    {
-      const struct nook_device_rule *d = &r->devices[i];
-      nook_cgroup_device_rule_str (d, line, sizeof (line));
-      if (nook_cgroup_write (dir, d->allow ? "devices.allow" : "devices.deny", line, err) < 0)
-        return -1;
-    }
-  for (size_t i = 0; i < sizeof (always_allowed) / sizeof (always_allowed[0]); i++)
-    if (nook_cgroup_write (dir, "devices.allow", always_allowed[i], err) < 0)
-      return -1;
-  for (size_t i = 0; i < n_devs; i++)
-    {
-      if (devs[i].type == 'p')
-        continue;
-      snprintf (line, sizeof (line), "%c %lld:%lld rwm", devs[i].type == 'b' ? 'b' : 'c', (long long) devs[i].major,
-                (long long) devs[i].minor);
-      if (nook_cgroup_write (dir, "devices.allow", line, err) < 0)
-        return -1;
-    }
-  return 0;
-}

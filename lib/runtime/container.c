@@ -386,14 +386,56 @@ nook_container_create (const struct nook_runtime_ctx *ctx, const struct nook_cre
 
 /* After START: EOF on CHANNEL means the process was exec'd (the fd is close-on-exec); an ERROR record
  * carries why it was not. */
+/* The init loaded a seccomp filter with a notify listener: hand its fd to the agent named by the config
+ * (SPEC, or the config.json saved in STATEFD when NULL), with the container's state. */
 static int
-wait_exec (int channel, nook_err *err)
+pass_notify_fd (int channel, int statefd, const char *id, const struct nook_spec *spec, nook_err *err)
+{
+  cleanup_close int fd = nook_recv_fd (channel, err);
+  cleanup_free char *text = NULL;
+  struct nook_spec *own = NULL;
+  struct nook_state *st = NULL;
+  json_t *state = NULL;
+  size_t len;
+  int ret = -1;
+
+  if (fd < 0)
+    return -1;
+  if (spec == NULL)
+    {
+      if (nook_read_file_at (statefd, "config.json", &text, &len, 4 << 20, err) < 0
+          || nook_spec_parse (text, len, "config.json", &own, err) < 0)
+        return -1;
+      spec = own;
+    }
+  if (spec->seccomp == NULL)
+    nook_error_input (err, "sync: unexpected seccomp notify fd");
+  else if (nook_state_load (statefd, id, &st, err) == 0)
+    {
+      state = nook_state_to_oci (st);
+      ret = nook_seccomp_notify_send (spec->seccomp, fd, st->pid, state, err);
+    }
+  json_decref (state);
+  nook_state_free (st);
+  nook_spec_free (own);
+  return ret;
+}
+
+/* Until the init execs (the sync socket closes on exec), passing on a seccomp notify fd on the way.
+ * -1: the init failed (it reported why and exits); -2: we failed (the init may be alive: kill it). */
+static int
+wait_exec (int channel, int statefd, const char *id, const struct nook_spec *spec, nook_err *err)
 {
   struct nook_sync_msg msg;
   nook_err e = { 0 };
 
-  if (nook_sync_recv (channel, &msg, &e) == 0)
-    return nook_error_input (err, "sync: unexpected record %d after start", msg.type);
+  while (nook_sync_recv (channel, &msg, &e) == 0)
+    {
+      if (msg.type != NOOK_SYNC_SECCOMP_FD)
+        return nook_error_input (err, "sync: unexpected record %d after start", msg.type);
+      if (pass_notify_fd (channel, statefd, id, spec, err) < 0)
+        return -2;
+    }
   if (e.code == EPIPE)
     return 0;
   *err = e;
@@ -428,7 +470,15 @@ nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_e
   if (nook_sync_send (conn, NOOK_SYNC_START, 0, err) < 0)
     goto out;
   unlinkat (statefd, "start.sock", 0);
-  ret = wait_exec (conn, err);
+  ret = wait_exec (conn, statefd, id, NULL, err);
+  if (ret == -2) /* the init waits on a syscall nobody will answer: the container cannot run */
+    {
+      int pidfd = nook_pidfd_for (st, &(nook_err){ 0 });
+      if (pidfd >= 0)
+        sys_pidfd_send_signal (pidfd, SIGKILL, NULL, 0);
+      close_fd (&pidfd);
+    }
+  ret = ret < 0 ? -1 : 0;
 out:
   nook_state_free (st);
   return ret;
@@ -455,16 +505,19 @@ nook_container_run (const struct nook_runtime_ctx *ctx, const struct nook_create
                     nook_err *err)
 {
   struct birth b;
-  int ret = -1;
+  int ret = -1, r = 0;
 
   birth_init (&b);
   if (birth_create (&b, ctx, opts, !opts->detach, err) < 0)
     goto out;
   unlinkat (b.statefd, "start.sock", 0);
-  if (nook_sync_send (b.l.sync_parent, NOOK_SYNC_START, 0, err) < 0 || wait_exec (b.l.sync_parent, err) < 0)
+  if (nook_sync_send (b.l.sync_parent, NOOK_SYNC_START, 0, err) < 0
+      || (r = wait_exec (b.l.sync_parent, b.statefd, opts->id, b.l.spec, err)) < 0)
     {
+      if (r == -2)
+        kill (b.init, SIGKILL);
       int st = nook_wait_status (b.init, &(nook_err){ 0 });
-      if (err->status == 0 || err->status == NOOK_EXIT_ERROR)
+      if (r != -2 && (err->status == 0 || err->status == NOOK_EXIT_ERROR))
         err->status = st > 0 && st != 255 ? st : NOOK_EXIT_ERROR;
       b.init = 0;
       destroy_after_run (&b, opts->id);
@@ -481,7 +534,8 @@ nook_container_run (const struct nook_runtime_ctx *ctx, const struct nook_create
   *status = nook_attach_wait (b.init, b.pidfd, b.master, err);
   if (*status >= 0)
     ret = 0;
-  destroy_after_run (&b, opts->id);
+  if (!opts->keep || ret < 0)
+    destroy_after_run (&b, opts->id);
 out:
   birth_free (&b);
   return ret;

@@ -27,6 +27,7 @@ struct nook_create_opts
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
+  bool keep;                  /* run --keep: an exited container stays (stopped) until `delete` */
   /* Not from the CLI: what the manager (in-process) uses. */
   const struct nook_overlay *overlay; /* the image rootfs, mounted on root.path by the init inside the
                                          container's namespaces */
@@ -49,6 +50,8 @@ struct nook_exec_opts
   const gid_t *gids;          /* with SET_GIDS: exactly these supplementary groups (else the spec's) */
   size_t n_gids;
   bool set_gids;
+  char **additional_gids;     /* --additional-gids (each may be a comma list): replace the process's */
+  char **cgroups;             /* --cgroup [CTRL[,CTRL]:]PATH: sub-cgroups to join (nook_cgroup_enter_sub) */
   char **caps;                /* --cap names added */
   bool tty;
   bool detach;

@@ -23,6 +23,7 @@
 #include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/proc.h"
 #include "util/strutil.h"
 #include "util/syscalls.h"
@@ -94,6 +95,29 @@ apply_user (struct nook_process *p, const char *user, nook_err *err)
   return 0;
 }
 
+static int
+apply_additional_gids (struct nook_process *p, char **gids, nook_err *err)
+{
+  free (p->user.additional_gids);
+  p->user.additional_gids = NULL;
+  p->user.n_additional_gids = 0;
+  for (size_t i = 0; gids[i]; i++)
+    {
+      cleanup_free char *copy = xstrdup (gids[i]);
+      char *save = NULL;
+      for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save))
+        {
+          uint64_t g;
+          if (!str_to_u64 (t, INT32_MAX, &g))
+            return nook_error_input (err, "--additional-gids `%s`: expected a group id", gids[i]);
+          p->user.additional_gids
+              = xrealloc (p->user.additional_gids, (p->user.n_additional_gids + 1) * sizeof (gid_t));
+          p->user.additional_gids[p->user.n_additional_gids++] = (gid_t) g;
+        }
+    }
+  return 0;
+}
+
 /* The spec's process with exec's flags on top. */
 static int
 adjust_process (struct entry *e, nook_err *err)
@@ -128,6 +152,8 @@ adjust_process (struct entry *e, nook_err *err)
         memcpy (p->user.additional_gids, o->gids, o->n_gids * sizeof (gid_t));
       p->user.n_additional_gids = o->n_gids;
     }
+  if (o->additional_gids && apply_additional_gids (p, o->additional_gids, err) < 0)
+    return -1;
   for (size_t i = 0; o->caps && o->caps[i]; i++)
     {
       if (strcasecmp (o->caps[i], "ALL") == 0)
@@ -236,13 +262,15 @@ child_setup (struct entry *e, nook_err *err)
 {
   struct nook_sync_msg msg;
 
+  nook_debug ("child process in init()");
   if (nook_sync_expect (e->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
     return -1;
   if (chdir ("/") < 0)
     return nook_error (err, errno, "chdir /");
   if (e->proc->terminal)
     {
-      int master = nook_terminal_setup_child (e->proc->console_height, e->proc->console_width, err);
+      int master = nook_terminal_setup_child (e->proc->console_height, e->proc->console_width, e->proc->user.uid,
+                                              err);
       if (master < 0)
         return -1;
       if (nook_sync_send (e->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (e->sync_child, master, "pty", err) < 0)
@@ -253,6 +281,12 @@ child_setup (struct entry *e, nook_err *err)
     for (int i = 0; i < 3; i++)
       if (dup2 (e->opts->stdio[i], i) < 0)
         return nook_error (err, errno, "dup2 stdio %d", i);
+  nook_debug ("setns_init: about to exec");
+  if (e->has_prog && e->spec->seccomp->listener_path && e->spec->seccomp->listener_path[0])
+    {
+      e->prog.notify = true;
+      e->prog.notify_sock = e->sync_child;
+    }
   for (int fd = 3; fd < 3 + e->opts->preserve_fds; fd++)
     fcntl (fd, F_SETFD, 0);
   if (nook_process_finalize (e->proc, e->has_prog ? &e->prog : NULL, e->opts->preserve_fds, e->st->setgroups_allowed,
@@ -269,6 +303,7 @@ child (struct entry *e)
   pid_t pid;
 
   close (e->sync_parent);
+  nook_debug ("nsexec container setup");
   if (join_all (e, &err) < 0 || prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     goto fail;
   pid = sys_clone_parent ();
@@ -350,9 +385,29 @@ place_in_cgroup (struct entry *e, pid_t pid, nook_err *err)
   int ret = 0;
 
   if (e->st->cgroup && nook_cgroup_from_json (e->st->cgroup, &cg, err) == 0)
-    ret = nook_cgroup_enter (cg, pid, err);
+    ret = e->opts->cgroups ? nook_cgroup_enter_sub (cg, e->opts->cgroups, pid, err) : nook_cgroup_enter (cg, pid, err);
+  else if (e->opts->cgroups)
+    ret = nook_error_input (err, "--cgroup: container `%s` has no cgroup of its own", e->st->id);
   nook_cgroup_free (cg);
   return ret;
+}
+
+/* The process loaded a seccomp filter with a notify listener: its fd goes to the agent. */
+static int
+pass_notify_fd (struct entry *e, pid_t proc, nook_err *err)
+{
+  cleanup_close int fd = nook_recv_fd (e->sync_parent, err);
+  json_t *state;
+  int r;
+
+  if (fd < 0)
+    return -1;
+  if (e->spec->seccomp == NULL)
+    return nook_error_input (err, "sync: unexpected seccomp notify fd");
+  state = nook_state_to_oci (e->st);
+  r = nook_seccomp_notify_send (e->spec->seccomp, fd, proc, state, err);
+  json_decref (state);
+  return r;
 }
 
 /* From the first child's exit to "exec'd". */
@@ -367,7 +422,10 @@ converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
   *proc = msg.value;
   waitpid (first, NULL, 0);
   if (place_in_cgroup (e, *proc, err) < 0 || nook_sync_send (e->sync_parent, NOOK_SYNC_CGROUP_DONE, 0, err) < 0)
-    return -1;
+    {
+      kill (*proc, SIGKILL); /* it waits for CGROUP_DONE, which will not come */
+      return -1;
+    }
   for (;;)
     {
       if (nook_sync_recv (e->sync_parent, &msg, &e2) < 0)
@@ -376,6 +434,12 @@ converse (struct entry *e, pid_t first, pid_t *proc, int *master, nook_err *err)
             return 0;
           *err = e2;
           return -1;
+        }
+      if (msg.type == NOOK_SYNC_SECCOMP_FD)
+        {
+          if (pass_notify_fd (e, *proc, err) < 0)
+            return -1;
+          continue;
         }
       if (msg.type != NOOK_SYNC_TTY)
         return nook_error_input (err, "sync: unexpected record %d", msg.type);

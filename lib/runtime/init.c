@@ -19,6 +19,7 @@
 #include "runtime/userns.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/syscalls.h"
 
 static int
@@ -137,7 +138,7 @@ setup_tty (struct nook_launch *l, nook_err *err)
 
   if (p == NULL || !p->terminal)
     return 0;
-  master = nook_terminal_setup_child (p->console_height, p->console_width, err);
+  master = nook_terminal_setup_child (p->console_height, p->console_width, p->user.uid, err);
   if (master < 0)
     return -1;
   if (nook_sync_send (l->sync_child, NOOK_SYNC_TTY, 0, err) < 0 || nook_send_fd (l->sync_child, master, "pty", err) < 0)
@@ -224,6 +225,7 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     .own_mountns = nook_spec_owns_mountns (spec),
   };
 
+  nook_debug ("child process in init()");
   if (nook_sync_expect (l->sync_child, NOOK_SYNC_CGROUP_DONE, &msg, err) < 0)
     return -1;
   if (enter_new_cgroup_ns (l, err) < 0 || send_ns_fds (l, err) < 0)
@@ -264,6 +266,13 @@ stage2 (struct nook_launch *l)
   reply = nook_init_wait_start (l->sync_child, l->listen_fd, &err);
   if (reply < 0)
     _exit (NOOK_EXIT_ERROR);
+  /* runc's debug messages, word for word: scripts and tests look for them. */
+  nook_debug ("init: closing the pipe to signal completion");
+  if (l->has_prog && l->spec->seccomp->listener_path && l->spec->seccomp->listener_path[0])
+    {
+      l->prog.notify = true; /* the notify fd goes back on the connection that said "start" */
+      l->prog.notify_sock = reply;
+    }
   keep_preserved_fds (l->opts->preserve_fds);
   if (nook_process_finalize (l->spec->process, l->has_prog ? &l->prog : NULL, l->opts->preserve_fds,
                              l->setgroups_allowed, &err)
@@ -281,6 +290,7 @@ stage1_run (struct nook_launch *l, nook_err *err)
 {
   pid_t pid;
 
+  nook_debug ("nsexec container setup");
   if (l->spec->process && nook_process_prepare (l->spec->process, err) < 0)
     return -1;
   if (enter_namespaces (l, err) < 0)

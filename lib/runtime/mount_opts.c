@@ -30,8 +30,8 @@ struct opt
   unsigned long flag;
 };
 
-/* The "r"-prefixed variants (runc's recursive attributes) map to the same flags: nook applies the
- * attributes of an rbind to the whole tree anyway. */
+/* The "r"-prefixed variants (runc's recursive attributes) set the same flags, and also mark them
+ * recursive (see apply_opt): on an rbind they reach every submount, the plain ones only the top mount. */
 static const struct opt opts_table[] = {
   { "defaults", OPT_IGNORE, 0 },
   { "ro", OPT_SET, MS_RDONLY },
@@ -132,18 +132,25 @@ append_data (char **data, const char *o)
   *data = joined;
 }
 
+/* REC: the option is an "r"-prefixed attribute ("rro"), not "rbind" or a propagation. */
 static void
-apply_opt (const struct opt *t, struct nook_mount_opts *out)
+apply_opt (const struct opt *t, bool rec, struct nook_mount_opts *out)
 {
   switch (t->kind)
     {
     case OPT_SET:
       out->flags |= t->flag;
       out->clear &= ~t->flag;
+      out->rec_clear &= ~t->flag;
+      if (rec)
+        out->rec_flags |= t->flag;
       break;
     case OPT_CLEAR:
       out->clear |= t->flag;
       out->flags &= ~t->flag;
+      out->rec_flags &= ~t->flag;
+      if (rec)
+        out->rec_clear |= t->flag;
       break;
     case OPT_PROP:
       out->propagation = t->flag;
@@ -171,7 +178,7 @@ nook_mount_opts_parse (char *const *options, struct nook_mount_opts *out, nook_e
         continue;
       t = find_opt (o);
       if (t != NULL)
-        apply_opt (t, out);
+        apply_opt (t, o[0] == 'r' && t->kind != OPT_PROP && !(t->flag & MS_BIND) && find_opt (o + 1) != NULL, out);
       else
         append_data (&out->data, o);
     }

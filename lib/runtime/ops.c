@@ -146,6 +146,11 @@ nook_container_kill (const struct nook_runtime_ctx *ctx, const char *id, int sig
 
   if (load (ctx, id, false, &rootfd, &statefd, &st, err) < 0)
     return -1;
+  if (st->status != NOOK_STATUS_CREATED && st->status != NOOK_STATUS_RUNNING && all)
+    {
+      ret = 0; /* kill --all of a stopped container: no process left to signal (runc answers 0 too) */
+      goto out;
+    }
   if (st->status != NOOK_STATUS_CREATED && st->status != NOOK_STATUS_RUNNING)
     {
       nook_error_input (err, "container `%s` is not running", id);

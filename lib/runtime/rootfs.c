@@ -296,10 +296,82 @@ do_pivot (int rootfd, const char *rootfs, nook_err *err)
   return 0;
 }
 
+/* One mountinfo line: the (unescaped) mount point when the line is a full mount (its root is "/") of a
+ * proc or sysfs filesystem, else NULL. */
+static char *
+full_procfs_mount (char *line)
+{
+  char *save = NULL, *field, *root = NULL, *mnt = NULL;
+  bool after_sep = false;
+  int i = 0;
+
+  for (field = strtok_r (line, " ", &save); field; field = strtok_r (NULL, " ", &save), i++)
+    {
+      if (i == 3)
+        root = field;
+      else if (i == 4)
+        mnt = field;
+      else if (i > 5 && !after_sep && strcmp (field, "-") == 0)
+        after_sep = true;
+      else if (after_sep)
+        {
+          if (root == NULL || mnt == NULL || strcmp (root, "/") != 0
+              || (strcmp (field, "proc") != 0 && strcmp (field, "sysfs") != 0))
+            return NULL;
+          unescape_mountinfo (mnt);
+          return mnt;
+        }
+    }
+  return NULL;
+}
+
+/* --no-pivot leaves the host's mounts in this mount namespace, under the moved root.  While a full proc or
+ * sysfs mount is among them, the kernel lets a nested user namespace mount a fresh, unmasked proc or sysfs
+ * (it only refuses one that would reveal more than what is already mounted).  Detach every such mount
+ * outside the rootfs, innermost first, or cover it with a tmpfs where detaching is refused (a locked mount
+ * in a user namespace), as runc does. */
+static int
+hide_host_procfs (const char *rootfs, nook_err *err)
+{
+  cleanup_free char *info = NULL;
+  cleanup_strv char **mnts = NULL;
+  char *save = NULL, *line, *m;
+  size_t len, n = 0;
+
+  if (nook_read_file_at (AT_FDCWD, "/proc/self/mountinfo", &info, &len, 64 << 20, err) < 0)
+    return -1;
+  mnts = xcalloc (1, sizeof (char *));
+  for (line = strtok_r (info, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    if ((m = full_procfs_mount (line)) != NULL && !path_under (m, rootfs))
+      {
+        mnts = xrealloc (mnts, (n + 2) * sizeof (char *));
+        mnts[n++] = xstrdup (m);
+        mnts[n] = NULL;
+      }
+  while (n-- > 0)
+    {
+      if (mount (NULL, mnts[n], NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        {
+          if (errno == ENOENT) /* under a mount detached already */
+            continue;
+          return nook_error (err, errno, "make `%s` rslave", mnts[n]);
+        }
+      if (umount2 (mnts[n], MNT_DETACH) == 0)
+        continue;
+      if (errno != EINVAL && errno != EPERM)
+        return nook_error (err, errno, "unmount `%s`", mnts[n]);
+      if (mount ("tmpfs", mnts[n], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return nook_error (err, errno, "cover `%s` with a tmpfs", mnts[n]);
+    }
+  return 0;
+}
+
 /* With --no-pivot only (a ramfs root cannot be pivoted away): move the rootfs over "/" and chroot. */
 static int
 do_move_root (int rootfd, const char *rootfs, nook_err *err)
 {
+  if (hide_host_procfs (rootfs, err) < 0)
+    return -1;
   if (fchdir (rootfd) < 0)
     return nook_error (err, errno, "chdir `%s`", rootfs);
   if (mount (".", "/", NULL, MS_MOVE, NULL) < 0)
@@ -447,6 +519,8 @@ nook_rootfs_setup (const struct nook_rootfs_ctx *ctx, nook_err *err)
   if (nook_rootfs_spec_mounts (ctx, rootfd, err) < 0)
     return -1;
   if (!nook_rootfs_dev_is_bound (ctx->spec) && nook_rootfs_devices (ctx, rootfd, err) < 0)
+    return -1;
+  if (nook_rootfs_dev_readonly (ctx->spec, rootfd, err) < 0)
     return -1;
   if ((ctx->no_pivot ? do_move_root : do_pivot) (rootfd, rootfs, err) < 0)
     return -1;

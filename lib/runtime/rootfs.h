@@ -47,6 +47,8 @@ struct nook_mount_opts
 {
   unsigned long flags;       /* MS_* to set (MS_RDONLY, MS_NOSUID, MS_BIND, MS_REC, ...) */
   unsigned long clear;       /* MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...) */
+  unsigned long rec_flags, rec_clear; /* the part of FLAGS / CLEAR asked for recursively ("rro", "rnosuid",
+                                         ...): on an rbind, plain "ro" is for the top mount only */
   unsigned long propagation; /* MS_PRIVATE | MS_REC, MS_SLAVE, ... or 0 */
   char *data;                /* the remaining options, comma-joined, for the filesystem; NULL if none */
 };

@@ -43,6 +43,9 @@ int nook_rootfs_spec_mounts (const struct nook_rootfs_ctx *ctx, int rootfd, nook
 int nook_rootfs_mounts_propagation (const struct nook_spec *spec, int rootfd, nook_err *err);
 /* True when config.json bind-mounts something onto /dev (then nook leaves /dev alone, like runc). */
 bool nook_rootfs_dev_is_bound (const struct nook_spec *spec);
+/* A tmpfs /dev asked read-only was mounted writable so that devices and mount points could be made in it:
+ * make it read-only now. */
+int nook_rootfs_dev_readonly (const struct nook_spec *spec, int rootfd, nook_err *err);
 
 /* rootfs_copyup.c */
 /* Copy the tree of directory SRC into directory DST (both readable fds); DEST names DST in errors. */

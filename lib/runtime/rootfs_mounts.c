@@ -62,6 +62,25 @@ dest_is_dev (const char *dest)
   return true;
 }
 
+int
+nook_rootfs_dev_readonly (const struct nook_spec *spec, int rootfd, nook_err *err)
+{
+  bool ro = false;
+
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct nook_mount *m = &spec->mounts[i];
+      struct nook_mount_opts o;
+      if (!dest_is_dev (m->destination) || !type_is (m, "tmpfs") || nook_mount_opts_parse (m->options, &o, err) < 0)
+        continue;
+      ro = !is_bind (m, &o) && (o.flags & MS_RDONLY); /* the last mount on /dev decides */
+      nook_mount_opts_free (&o);
+    }
+  if (!ro)
+    return 0;
+  return nook_rootfs_set_attrs (rootfd, "/dev", MS_RDONLY, 0, false, err);
+}
+
 bool
 nook_rootfs_dev_is_bound (const struct nook_spec *spec)
 {
@@ -293,7 +312,40 @@ mount_bind (struct mount_job *j, nook_err *err)
     return -1;
   if (nook_rootfs_bind_fd (srcfd, m->source, j->dstfd, m->destination, rec, err) < 0)
     return -1;
-  return nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.flags, j->o.clear, rec, err);
+  /* "ro", "nosuid", ... on the top mount; "rro", "rnosuid", ... on the whole tree (runc's semantics). */
+  if (nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.flags, j->o.clear, false, err) < 0)
+    return -1;
+  if (rec && (j->o.rec_flags | j->o.rec_clear) != 0)
+    return nook_rootfs_set_attrs (j->rootfd, m->destination, j->o.rec_flags, j->o.rec_clear, true, err);
+  return 0;
+}
+
+/* proc and sysfs go on a real directory: an image whose /proc is a symlink (to anywhere, even inside the
+ * rootfs) would get them elsewhere than where the masked and read-only paths are applied (runc refuses it
+ * too). */
+static int
+require_plain_dir (int rootfd, const char *dest, nook_err *err)
+{
+  cleanup_free char *copy = xasprintf ("/%s", dest); /* a relative destination is relative to "/" */
+  char *slash;
+  cleanup_close int dirfd = -1;
+  struct stat st;
+
+  while ((slash = strrchr (copy, '/')) != NULL && slash[1] == '\0' && slash != copy) /* "/proc/" */
+    *slash = '\0';
+  slash = strrchr (copy, '/');
+  if (slash[1] == '\0' || strcmp (slash + 1, ".") == 0 || strcmp (slash + 1, "..") == 0)
+    return 0;
+  *slash = '\0';
+  dirfd = nook_ensure_in_root (rootfd, copy[0] ? copy : "/", true, 0755, err);
+  if (dirfd < 0)
+    return -1;
+  if (fstatat (dirfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : nook_error (err, errno, "stat `%s`", dest);
+  if (!S_ISDIR (st.st_mode))
+    return nook_error_input (err, "`%s` must be mounted on ordinary directory: it is a %s in the rootfs", dest,
+                             S_ISLNK (st.st_mode) ? "symlink" : "non-directory");
+  return 0;
 }
 
 static int
@@ -301,6 +353,9 @@ mount_typed (struct mount_job *j, nook_err *err)
 {
   const char *type = j->m->type;
 
+  if ((strcmp (type, "proc") == 0 || strcmp (type, "sysfs") == 0)
+      && require_plain_dir (j->rootfd, j->m->destination, err) < 0)
+    return -1;
   j->dstfd = nook_ensure_in_root (j->rootfd, j->m->destination, true, 0755, err);
   if (j->dstfd < 0)
     return -1;
@@ -318,6 +373,10 @@ mount_typed (struct mount_job *j, nook_err *err)
     return mount_cgroup (j, err);
   if (strcmp (type, "tmpfs") == 0 && wants_copyup (j->m))
     return mount_tmpfs_copyup (j, err);
+  /* A read-only /dev still needs its mount points and device nodes: read-only once they are made
+   * (nook_rootfs_dev_readonly). */
+  if (strcmp (type, "tmpfs") == 0 && dest_is_dev (j->m->destination))
+    j->o.flags &= ~MS_RDONLY;
   return mount_fs (j, type, err);
 }
 

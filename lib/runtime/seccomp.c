@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "runtime/security.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strutil.h"
@@ -56,7 +60,7 @@ action_from_name (const char *name, bool has_ret, uint32_t ret, uint32_t *out, n
   else if (strcmp (name, "SCMP_ACT_LOG") == 0)
     *out = SCMP_ACT_LOG;
   else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
-    return nook_error_input (err, "action `%s` is not supported", name);
+    *out = SCMP_ACT_NOTIFY; /* the spec parser made sure a listenerPath goes with it */
   else
     return nook_error_input (err, "unknown action `%s`", name);
   if (takes_ret && value > 0xffff)
@@ -115,7 +119,7 @@ flag_from_name (const char *name, unsigned int *flags, nook_err *err)
   else if (strcmp (name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
     *flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
   else if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    ; /* only meaningful with a notify listener, which nook does not support: the kernel rejects it alone */
+    ; /* only meaningful with a notify listener, and not on every kernel: accepted, not asked for */
   else
     return nook_error_input (err, "unknown flag `%s`", name);
   return 0;
@@ -228,6 +232,101 @@ export_bpf (scmp_filter_ctx ctx, struct nook_seccomp_prog *out, nook_err *err)
   return 0;
 }
 
+/* ---- -ENOSYS for syscalls newer than the profile ----
+ * A profile whose default is to refuse lists the syscalls it knows; a syscall newer than all of them
+ * (clone3 to an old profile, a future one) must look unimplemented (ENOSYS: libc falls back to an older
+ * call), not forbidden (EPERM): a stub in front of libseccomp's program answers -ENOSYS for every syscall
+ * number above the highest the profile names for that architecture (runc does the same). */
+
+#define STUB_MAX_ARCHES 8
+
+struct stub_arch
+{
+  uint32_t arch; /* AUDIT_ARCH_*: libseccomp's SCMP_ARCH_* are those values */
+  int max_nr;
+};
+
+static size_t
+stub_arches (const struct nook_seccomp *s, struct stub_arch *out)
+{
+  size_t n = 0;
+  uint32_t native = seccomp_arch_native ();
+
+  for (size_t i = 0; n < STUB_MAX_ARCHES; i++)
+    {
+      uint32_t arch;
+      nook_err ignored;
+      if (s->architectures == NULL || s->architectures[0] == NULL)
+        {
+          if (i > 0)
+            break;
+          arch = native;
+        }
+      else if (s->architectures[i] == NULL)
+        break;
+      else if (arch_from_name (s->architectures[i], &arch, &ignored) < 0 || arch == SCMP_ARCH_X32)
+        continue; /* x32 shares x86_64's audit arch (its numbers carry bit 30): left to the main program */
+      out[n] = (struct stub_arch){ .arch = arch, .max_nr = -1 };
+      for (size_t r = 0; r < s->n_rules; r++)
+        for (size_t k = 0; s->rules[r].names && s->rules[r].names[k]; k++)
+          {
+            int nr = seccomp_syscall_resolve_name_arch (arch, s->rules[r].names[k]);
+            if (nr > out[n].max_nr && nr < 0x40000000)
+              out[n].max_nr = nr;
+          }
+      if (out[n].max_nr >= 0)
+        n++;
+    }
+  return n;
+}
+
+static int
+prepend_enosys_stub (const struct nook_seccomp *s, struct nook_seccomp_prog *p)
+{
+  struct stub_arch a[STUB_MAX_ARCHES];
+  size_t n = stub_arches (s, a), len = 0, blocks, enosys, main_at;
+  struct sock_filter *f;
+
+  if (n == 0)
+    return 0;
+  blocks = 1 + n + 1;                 /* load arch, one test per arch, jump to main */
+  enosys = blocks;
+  for (size_t i = 0; i < n; i++)
+    enosys += a[i].arch == SCMP_ARCH_X86_64 ? 3 : 2;
+  main_at = enosys + 1;
+  if (main_at + p->len > BPF_MAXINSNS)
+    return 0; /* no room: the profile's own answer stands */
+  f = xcalloc (main_at + p->len, sizeof (*f));
+  f[len++] = (struct sock_filter) BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch));
+  size_t block = blocks;
+  for (size_t i = 0; i < n; i++)
+    {
+      f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, a[i].arch, (uint8_t) (block - len - 1), 0);
+      len++;
+      block += a[i].arch == SCMP_ARCH_X86_64 ? 3 : 2;
+    }
+  f[len] = (struct sock_filter) BPF_STMT (BPF_JMP | BPF_JA | BPF_K, (uint32_t) (main_at - len - 1));
+  len++;
+  for (size_t i = 0; i < n; i++)
+    {
+      f[len++] = (struct sock_filter) BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr));
+      if (a[i].arch == SCMP_ARCH_X86_64)
+        {
+          f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JGE | BPF_K, 0x40000000, (uint8_t) (main_at - len - 1), 0);
+          len++;
+        }
+      f[len] = (struct sock_filter) BPF_JUMP (BPF_JMP | BPF_JGT | BPF_K, (uint32_t) a[i].max_nr,
+                                              (uint8_t) (enosys - len - 1), (uint8_t) (main_at - len - 1));
+      len++;
+    }
+  f[len++] = (struct sock_filter) BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+  memcpy (f + len, p->filter, p->len * sizeof (*f));
+  free (p->filter);
+  p->filter = f;
+  p->len = (unsigned short) (len + p->len);
+  return 0;
+}
+
 static int
 compile_ctx (const struct nook_seccomp *s, scmp_filter_ctx ctx, uint32_t default_action, nook_err *err)
 {
@@ -264,6 +363,8 @@ nook_seccomp_compile (const struct nook_seccomp *s, struct nook_seccomp_prog *ou
     return -1;
   if (export_bpf (ctx, out, err) < 0)
     return -1;
+  if (default_action != SCMP_ACT_ALLOW && default_action != SCMP_ACT_LOG)
+    prepend_enosys_stub (s, out);
   out->flags = flags;
   return 0;
 }
@@ -282,9 +383,51 @@ nook_seccomp_load (const struct nook_seccomp_prog *p, nook_err *err)
 {
   struct sock_fprog fprog = { .len = p->len, .filter = p->filter };
 
+  int fd;
+
   if (p->filter == NULL || p->len == 0)
     return 0;
-  if (sys_seccomp (SECCOMP_SET_MODE_FILTER, p->flags, &fprog) < 0)
+  fd = sys_seccomp (SECCOMP_SET_MODE_FILTER, p->flags | (p->notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0),
+                    &fprog);
+  if (fd < 0)
     return nook_error (err, errno, "seccomp SECCOMP_SET_MODE_FILTER");
+  if (!p->notify)
+    return 0;
+  /* The notify fd goes to the runtime, which hands it to the agent (listenerPath is on the host). */
+  if (nook_sync_send (p->notify_sock, NOOK_SYNC_SECCOMP_FD, 0, err) < 0
+      || nook_send_fd (p->notify_sock, fd, "seccomp", err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  close (fd);
+  return 0;
+}
+
+int
+nook_seccomp_notify_send (const struct nook_seccomp *s, int notify_fd, pid_t pid, json_t *state, nook_err *err)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  cleanup_close int sock = -1;
+  cleanup_free char *text = NULL;
+  json_t *msg;
+
+  if (s->listener_path == NULL || strlen (s->listener_path) >= sizeof (addr.sun_path))
+    return nook_error_input (err, "linux.seccomp.listenerPath: missing or too long");
+  strcpy (addr.sun_path, s->listener_path);
+  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return nook_error (err, errno, "socket");
+  if (connect (sock, (struct sockaddr *) &addr, sizeof (addr)) < 0)
+    return nook_error (err, errno, "failed to connect with seccomp agent specified in the seccomp profile `%s`",
+                       s->listener_path);
+  msg = json_pack ("{s:s, s:[s], s:I, s:s, s:O}", "ociVersion", "1.0.2", "fds", "seccompFd", "pid", (json_int_t) pid,
+                   "metadata", s->listener_metadata ? s->listener_metadata : "", "state", state);
+  text = msg ? json_dumps (msg, JSON_COMPACT) : NULL;
+  json_decref (msg);
+  if (text == NULL)
+    return nook_error_input (err, "seccomp agent: cannot encode the container state");
+  if (nook_send_fd (sock, notify_fd, text, err) < 0)
+    return nook_error_prefix (err, "send the seccomp notify fd to `%s`", s->listener_path);
   return 0;
 }

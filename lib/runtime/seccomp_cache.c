@@ -51,6 +51,7 @@ key_of (const struct nook_seccomp *s, char out[72])
   struct utsname u;
 
   uname (&u);
+  add (h, "program-format-2"); /* 2: with the -ENOSYS stub (seccomp.c) */
   add (h, u.machine);
   add_u64 (h, v ? v->major * 10000u + v->minor * 100u + v->micro : 0);
   add (h, s->default_action);

@@ -6,8 +6,10 @@
 #ifndef NOOK_RUNTIME_SECURITY_H
 #define NOOK_RUNTIME_SECURITY_H
 
+#include <jansson.h>
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "runtime/spec.h"
 #include "util/error.h"
@@ -17,7 +19,13 @@ struct nook_seccomp_prog
   struct sock_filter *filter;
   unsigned short len;
   unsigned int flags; /* SECCOMP_FILTER_FLAG_* */
+  bool notify;        /* set by the caller: load with a notify listener and send its fd over NOTIFY_SOCK */
+  int notify_sock;    /* a sync socket to the runtime: NOOK_SYNC_SECCOMP_FD, then the fd */
 };
+
+/* In the runtime: hand the notify fd NOTIFY_FD of process PID to the agent at S->listener_path, with the
+ * container's STATE (the runtime spec's containerProcessState, fds ["seccompFd"]). */
+int nook_seccomp_notify_send (const struct nook_seccomp *s, int notify_fd, pid_t pid, json_t *state, nook_err *err);
 
 /* Compile linux.seccomp with libseccomp.  Unknown syscall names are skipped (profiles list syscalls of
  * many kernels); unknown actions, operators, architectures or flags are errors naming them. */

@@ -45,7 +45,6 @@ static const struct
   { "", "linux.personality" },
   { "", "linux.memoryPolicy" },
   { "", "linux.netDevices" },
-  { "", "linux.seccomp.listenerPath" },
   { "", "linux.resources.hugepageLimits" },
   { "", "linux.resources.network" },
   { "", "linux.resources.rdma" },
@@ -902,6 +901,29 @@ parse_seccomp_rule (struct pctx *c, json_t *o, const char *p, struct nook_seccom
   return 0;
 }
 
+/* SCMP_ACT_NOTIFY needs an agent to hand the notify fd to; and never on write(2), which the runtime's
+ * init itself uses after the filter is in place (runc's rule). */
+static int
+check_seccomp_notify (struct pctx *c, const struct nook_seccomp *sc)
+{
+  char q[PATHLEN];
+
+  for (size_t i = 0; i < sc->n_rules; i++)
+    {
+      if (sc->rules[i].action == NULL || strcmp (sc->rules[i].action, "SCMP_ACT_NOTIFY") != 0)
+        continue;
+      if (sc->listener_path == NULL || sc->listener_path[0] == '\0')
+        return bad (c, "linux.seccomp.listenerPath", "required by SCMP_ACT_NOTIFY in syscalls[%zu]", i);
+      for (size_t k = 0; sc->rules[i].names[k]; k++)
+        if (strcmp (sc->rules[i].names[k], "write") == 0)
+          return bad (c, indexpath (q, "linux.seccomp.syscalls", i),
+                      "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    }
+  if (sc->listener_path && sc->listener_path[0] != '\0' && sc->listener_path[0] != '/')
+    return bad (c, "linux.seccomp.listenerPath", "`%s`: expected an absolute path", sc->listener_path);
+  return 0;
+}
+
 static int
 parse_seccomp (struct pctx *c, json_t *lx, struct nook_spec *s)
 {
@@ -920,10 +942,13 @@ parse_seccomp (struct pctx *c, json_t *lx, struct nook_spec *s)
     return -1;
   sc->has_default_errno_ret = r > 0;
   if (get_strv (c, o, P, "architectures", false, &sc->architectures) < 0
-      || get_strv (c, o, P, "flags", false, &sc->flags) < 0 || (r = get_array (c, o, P, "syscalls", false, &rules)) < 0)
+      || get_strv (c, o, P, "flags", false, &sc->flags) < 0
+      || get_string (c, o, P, "listenerPath", false, &sc->listener_path) < 0
+      || get_string (c, o, P, "listenerMetadata", false, &sc->listener_metadata) < 0
+      || (r = get_array (c, o, P, "syscalls", false, &rules)) < 0)
     return -1;
   if (r == 0)
-    return 0;
+    return check_seccomp_notify (c, sc);
   ALLOC_FOR (rules, sc->rules);
   for (size_t i = 0; i < json_array_size (rules); i++)
     {
@@ -932,7 +957,7 @@ parse_seccomp (struct pctx *c, json_t *lx, struct nook_spec *s)
           < 0)
         return -1;
     }
-  return 0;
+  return check_seccomp_notify (c, sc);
 }
 
 static int
@@ -959,11 +984,19 @@ parse_device_rule (struct pctx *c, json_t *o, const char *p, struct nook_device_
       || get_string (c, o, p, "access", false, &access) < 0)
     return -1;
   if (access == NULL || access[0] == '\0')
-    strcpy (d->access, "rwm");
-  else if (strlen (access) > 3 || strspn (access, "rwm") != strlen (access))
+    {
+      strcpy (d->access, "rwm");
+      return 0;
+    }
+  if (strlen (access) > 8 || strspn (access, "abcdefghijklmnopqrstuvwxyz") != strlen (access))
     return bad (c, subpath (q, p, "access"), "expected a subset of `rwm`, got `%s`", access);
-  else
-    strcpy (d->access, access);
+  /* Other letters ("rwa") are ignored, as runc does; r, w, m are kept, each once, in that order.  Only
+   * unknown letters leave an empty access: a rule that grants and denies nothing. */
+  size_t n = 0;
+  for (const char *k = "rwm"; *k; k++)
+    if (strchr (access, *k))
+      d->access[n++] = *k;
+  d->access[n] = '\0';
   return 0;
 }
 
@@ -1265,6 +1298,8 @@ seccomp_free (struct nook_seccomp *sc)
   if (sc == NULL)
     return;
   free (sc->default_action);
+  free (sc->listener_path);
+  free (sc->listener_metadata);
   strv_free (sc->architectures);
   strv_free (sc->flags);
   for (size_t i = 0; i < sc->n_rules; i++)

@@ -134,6 +134,8 @@ struct nook_seccomp
   char **flags;              /* NULL-terminated, may be empty: "SECCOMP_FILTER_FLAG_LOG", ... */
   struct nook_seccomp_rule *rules;
   size_t n_rules;
+  char *listener_path;       /* seccomp notify: the agent's unix socket (NULL: none) */
+  char *listener_metadata;   /* passed to the agent as "metadata" */
 };
 
 struct nook_device_rule      /* linux.resources.devices (cgroup device controller) */

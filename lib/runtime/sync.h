@@ -17,6 +17,7 @@ enum nook_sync_type
   NOOK_SYNC_CREATED,         /* init -> runtime: rootfs ready, waiting for start */
   NOOK_SYNC_START,           /* runtime -> init */
   NOOK_SYNC_ERROR,           /* either way: err is filled; the sender exits */
+  NOOK_SYNC_SECCOMP_FD,      /* init/exec process -> runtime: a seccomp notify fd follows (SCM_RIGHTS) */
 };
 
 struct nook_sync_msg

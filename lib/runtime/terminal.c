@@ -88,7 +88,7 @@ become_terminal_owner (int slave, nook_err *err)
 }
 
 int
-nook_terminal_setup_child (unsigned int rows, unsigned int cols, nook_err *err)
+nook_terminal_setup_child (unsigned int rows, unsigned int cols, uid_t owner, nook_err *err)
 {
   cleanup_close int master = -1;
   cleanup_close int slave = -1;
@@ -105,6 +105,10 @@ nook_terminal_setup_child (unsigned int rows, unsigned int cols, nook_err *err)
     return -1;
   if ((rows || cols) && set_winsize (slave, rows, cols, err) < 0)
     return -1;
+  /* The terminal belongs to the process's user (its group stays devpts' gid= option, the tty group), as
+   * with runc; an id the user namespace does not map (a one-id rootless map) leaves it as it is. */
+  if (fchown (slave, owner, (gid_t) -1) < 0 && errno != EINVAL && errno != EPERM)
+    return nook_error (err, errno, "chown the container's terminal");
   if (become_terminal_owner (slave, err) < 0)
     return -1;
   return steal_fd (&master);

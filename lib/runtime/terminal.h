@@ -9,8 +9,8 @@
 
 /* In the container's init, after pivot_root, with the container's devpts at /dev/pts: open /dev/ptmx,
  * unlock, open the peer, become session leader with it as controlling terminal, set ROWS x COLS when
- * non-zero, dup it onto 0, 1, 2.  Returns the master fd. */
-int nook_terminal_setup_child (unsigned int rows, unsigned int cols, nook_err *err);
+ * non-zero, give it to OWNER (the process's uid), dup it onto 0, 1, 2.  Returns the master fd. */
+int nook_terminal_setup_child (unsigned int rows, unsigned int cols, uid_t owner, nook_err *err);
 
 /* SCM_RIGHTS over a unix socket (runc's console-socket protocol sends one fd with a name). */
 int nook_send_fd (int sock, int fd, const char *name, nook_err *err);

@@ -19,37 +19,56 @@ nook_log_setup (const struct nook_log_cfg *cfg)
   log_cfg = *cfg;
 }
 
+/* RFC 3339 with nanoseconds, UTC (logrus's time format in runc's logs). */
 static void
-emit (const char *level, const char *msg)
+timestamp (char *buf, size_t len)
 {
-  char line[2048];
-  int n;
+  struct timespec ts;
+  struct tm tm;
+  char sec[32];
 
-  if (log_cfg.fd >= 0 && log_cfg.json)
+  clock_gettime (CLOCK_REALTIME, &ts);
+  strftime (sec, sizeof (sec), "%Y-%m-%dT%H:%M:%S", gmtime_r (&ts.tv_sec, &tm));
+  snprintf (buf, len, "%s.%09ldZ", sec, ts.tv_nsec);
+}
+
+/* One log record as runc writes it: JSON {"level","msg","time"}, or logrus's text
+ * `time="..." level=debug msg="..."` (quotes and backslashes in MSG escaped). */
+static void
+format_record (const char *level, const char *msg, bool json, char *line, size_t len)
+{
+  char ts[64];
+
+  timestamp (ts, sizeof (ts));
+  if (json)
     {
-      char ts[64];
-      time_t now = time (NULL);
-      struct tm tm;
-      json_t *o;
-      char *s;
-
-      strftime (ts, sizeof (ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r (&now, &tm));
-      o = json_pack ("{s:s,s:s,s:s}", "level", level, "msg", msg, "time", ts);
-      s = o ? json_dumps (o, JSON_COMPACT) : NULL;
-      if (s)
-        {
-          nook_write_all (log_cfg.fd, s, strlen (s));
-          nook_write_all (log_cfg.fd, "\n", 1);
-        }
+      json_t *o = json_pack ("{s:s,s:s,s:s}", "level", level, "msg", msg, "time", ts);
+      char *s = o ? json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+      snprintf (line, len, "%s\n", s ? s : "");
       free (s);
       json_decref (o);
       return;
     }
-  n = snprintf (line, sizeof (line), "%s\n", msg);
-  if (n > (int) sizeof (line) - 1)
-    n = sizeof (line) - 1;
-  if (log_cfg.fd >= 0)
-    nook_write_all (log_cfg.fd, line, n);
+  size_t n = (size_t) snprintf (line, len, "time=\"%s\" level=%s msg=\"", ts, level);
+  for (const char *p = msg; *p && n + 4 < len; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        line[n++] = '\\';
+      line[n++] = *p == '\n' ? ' ' : *p;
+    }
+  snprintf (line + n, len - n, "\"\n");
+}
+
+/* To the --log file, when there is one. */
+static void
+emit (const char *level, const char *msg)
+{
+  char line[2048];
+
+  if (log_cfg.fd < 0)
+    return;
+  format_record (level, msg, log_cfg.json, line, sizeof (line));
+  nook_write_all (log_cfg.fd, line, strlen (line));
 }
 
 static void
@@ -74,15 +93,26 @@ nook_warn (const char *fmt, ...)
   va_end (ap);
 }
 
+/* Debug records go to the --log file when there is one, else to stderr in the log format (runc's
+ * `--debug` without `--log`). */
 void
 nook_debug (const char *fmt, ...)
 {
+  char msg[1536], line[2048];
   va_list ap;
+
   if (!log_cfg.debug)
     return;
   va_start (ap, fmt);
-  vlog ("debug", "DEBU: ", fmt, ap);
+  vsnprintf (msg, sizeof (msg), fmt, ap);
   va_end (ap);
+  if (log_cfg.fd >= 0)
+    {
+      emit ("debug", msg);
+      return;
+    }
+  format_record ("debug", msg, log_cfg.json, line, sizeof (line));
+  nook_write_all (STDERR_FILENO, line, strlen (line));
 }
 
 void

@@ -159,4 +159,11 @@ sys_clone_parent (void)
 #define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
 #endif
 
+/* bpf(2): load a program and attach it to a cgroup (the v2 devices controller is a BPF program). */
+static inline int
+sys_bpf (int cmd, void *attr, unsigned int size)
+{
+  return (int) syscall (SYS_bpf, cmd, attr, size);
+}
+
 #endif

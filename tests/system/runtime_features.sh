@@ -239,7 +239,9 @@ assert_error sysctl_path_escape_refused
 reset_cfg
 
 # --- cgroup limits --------------------------------------------------------------------------------------------------------
-jq_edit "$CFG" '.linux.resources = {pids: {limit: 42}, memory: {limit: 67108864}}'
+# (`spec` writes runc's namespaces, without a cgroup one: add it for the cgroup_namespace_hides_path check.)
+jq_edit "$CFG" '.linux.resources = {pids: {limit: 42}, memory: {limit: 67108864}}
+  | .linux.namespaces = ((.linux.namespaces // []) | map(select(.type != "cgroup")) + [{type: "cgroup"}])'
 set_args "$B" sleep 60
 id=$(new_id)
 capture rt run -d -b "$B" "$id"

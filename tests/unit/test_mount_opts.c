@@ -143,6 +143,28 @@ test_recursive_attrs (void)
 
   CHECK (parse (opts, &o, &err) == 0);
   CHECK (o.flags == (MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  CHECK (o.rec_flags == (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  nook_mount_opts_free (&o);
+}
+
+/* "rbind,ro": read-only, but only the top mount (runc's meaning); "rro" and "rrw" are recursive, and a later
+ * plain option takes a flag back out of the recursive set. */
+static void
+test_recursive_vs_plain (void)
+{
+  struct nook_mount_opts o;
+  nook_err err;
+  char *plain[] = { "rbind", "ro", "nosuid", NULL };
+  char *mixed[] = { "rbind", "ro", "rro", "rrw", "rnodev", "dev", "rrelatime", NULL };
+
+  CHECK (parse (plain, &o, &err) == 0);
+  CHECK (o.flags == (MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID) && o.rec_flags == 0 && o.rec_clear == 0);
+  nook_mount_opts_free (&o);
+  CHECK (parse (mixed, &o, &err) == 0);
+  CHECK (!(o.flags & MS_RDONLY) && (o.clear & MS_RDONLY) && (o.rec_clear & MS_RDONLY));
+  CHECK (!(o.rec_flags & MS_NODEV) && (o.clear & MS_NODEV) && !(o.rec_clear & MS_NODEV));
+  CHECK (o.rec_flags == MS_RELATIME);
+  nook_mount_opts_free (&o);
 }
 
 int
@@ -157,5 +179,6 @@ main (void)
   RUN (test_ignored);
   RUN (test_idmap);
   RUN (test_recursive_attrs);
+  RUN (test_recursive_vs_plain);
   return HARNESS_END ();
 }

@@ -434,15 +434,21 @@ static const struct
         "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"],"
         " \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}"),
     "linux.seccomp.syscalls[0].args[0].index: expected an integer in 0..5" },
-  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/sock\"}"),
-    "linux.seccomp.listenerPath: not supported" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\"], "
+                "\"action\": \"SCMP_ACT_NOTIFY\"}]}"),
+    "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/s\", \"syscalls\": "
+                "[{\"names\": [\"write\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"),
+    "SCMP_ACT_NOTIFY cannot be used for the write syscall" },
+  { WITH_LINUX ("\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"@abstract\"}"),
+    "linux.seccomp.listenerPath: `@abstract`: expected an absolute path" },
   { WITH_LINUX ("\"intelRdt\": {\"closID\": \"x\"}"), "linux.intelRdt.closID: not supported" },
   { WITH_LINUX ("\"personality\": {\"domain\": \"LINUX32\"}"), "linux.personality.domain: not supported" },
   { WITH_LINUX ("\"resources\": {\"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 1}]}"),
     "linux.resources.hugepageLimits: not supported" },
   { WITH_LINUX ("\"resources\": {\"memory\": {\"limit\": \"1G\"}}"),
     "linux.resources.memory.limit: expected an integer" },
-  { WITH_LINUX ("\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwx\"}]}"),
+  { WITH_LINUX ("\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rw-\"}]}"),
     "linux.resources.devices[0].access: expected a subset of `rwm`" },
   { WITH_LINUX ("\"resources\": {\"devices\": [{\"access\": \"r\"}]}"), "linux.resources.devices[0].allow: required" },
 };
@@ -573,7 +579,7 @@ check_default (bool rootless)
   CHECK_STR (s->hostname, "nook");
   CHECK (strv_len (s->masked_paths) == 11 && strv_len (s->readonly_paths) == 5);
   CHECK (s->namespaces[NOOK_NS_PID].enabled && s->namespaces[NOOK_NS_IPC].enabled && s->namespaces[NOOK_NS_UTS].enabled
-         && s->namespaces[NOOK_NS_MOUNT].enabled && s->namespaces[NOOK_NS_CGROUP].enabled
+         && s->namespaces[NOOK_NS_MOUNT].enabled && !s->namespaces[NOOK_NS_CGROUP].enabled /* runc's set */
          && !s->namespaces[NOOK_NS_TIME].enabled);
   CHECK (s->namespaces[NOOK_NS_NET].enabled == !rootless);
   CHECK (s->namespaces[NOOK_NS_USER].enabled == rootless);

@@ -235,7 +235,7 @@ terminal_child (int sock)
   char msg[128];
   int master;
 
-  master = nook_terminal_setup_child (24, 80, &err);
+  master = nook_terminal_setup_child (24, 80, geteuid (), &err);
   if (master < 0)
     {
       dprintf (sock, "E%s", err.msg);
