@@ -505,6 +505,21 @@ rm_children (int dfd, nook_err *err)
   return 0;
 }
 
+/* A directory of ours without search permission (overlayfs leaves its work/work at mode 0): make it 0700
+ * so that we can empty it, rather than take a user namespace to do it.  Through an O_PATH fd of the
+ * directory itself, never a symlink. */
+static int
+chmod_own_dir (int dirfd, const char *name)
+{
+  cleanup_close int fd = openat (dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  char path[64];
+
+  if (fd < 0)
+    return -1;
+  snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  return chmod (path, 0700);
+}
+
 int
 nook_rm_rf_at (int dirfd, const char *name, nook_err *err)
 {
@@ -515,6 +530,13 @@ nook_rm_rf_at (int dirfd, const char *name, nook_err *err)
   if (errno != EISDIR && errno != EPERM)
     return nook_error (err, errno, "unlink `%s`", name);
   dfd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0 && errno == EACCES)
+    {
+      if (chmod_own_dir (dirfd, name) == 0)
+        dfd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      else
+        errno = EACCES; /* not ours: the caller may retry in a user namespace */
+    }
   if (dfd < 0)
     return errno == ENOENT ? 0 : nook_error (err, errno, "open `%s`", name);
   if (rm_children (dfd, err) < 0)
