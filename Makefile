@@ -2,13 +2,18 @@
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
 PKGS := jansson libseccomp libcurl libarchive libcrypto libmnl
+# Linked: what every verb uses.  libcurl, libarchive, libcrypto and libmnl are opened with dlopen by the verbs
+# that need them (lib/util/dl.h), so the runtime path loads libc, libseccomp and jansson only.
+LINK_PKGS := jansson libseccomp
 BUILD ?= build
 OPT ?= -O2 -g
 
 CFLAGS_BASE := -std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
   -Werror=implicit-function-declaration -Werror=return-type -fno-strict-aliasing -Ilib \
   $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS := $(shell $(PKG_CONFIG) --libs $(LINK_PKGS)) -Wl,--as-needed
+# The unit tests build archives and hash with the libraries directly.
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS)
 ALL_LDFLAGS := $(OPT) $(EXTRA_CFLAGS) $(LDFLAGS)
 
@@ -49,7 +54,7 @@ $(BUILD)/nook-runtime: $(BUILD)/nook
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(BUILD)/libnook.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libnook.a $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libnook.a $(TEST_LIBS)
 
 unit: $(UNIT_BINS)
 

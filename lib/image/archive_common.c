@@ -1,8 +1,6 @@
 /* Helpers shared by save, load and import (see archive_internal.h). */
 #include "image/archive_internal.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -14,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/archive_lib.h"
 #include "image/digest.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
@@ -71,7 +70,7 @@ int
 arch_copy_hash (int in, int out, char digest[72], uint64_t *size, nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new ();
+  struct nook_sha256 *h = nook_sha256_new_bulk ();
   uint64_t total = 0;
   int ret = 0;
 
@@ -140,10 +139,14 @@ decompress_stream (struct archive *a, int out, struct nook_sha256 *h, uint64_t *
 int
 arch_decompress (int in, int out, char digest[72], uint64_t *size, nook_err *err)
 {
-  struct archive *a = archive_read_new ();
-  struct nook_sha256 *h = nook_sha256_new ();
+  struct archive *a;
+  struct nook_sha256 *h;
   int ret;
 
+  if (nook_archive_load (err) < 0)
+    return -1;
+  a = archive_read_new ();
+  h = nook_sha256_new_bulk ();
   *size = 0;
   archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);

@@ -7,8 +7,6 @@
  * nook_store_layer_create, and the image is recorded last. */
 #include "image/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -17,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/archive_lib.h"
 #include "image/archive_internal.h"
 #include "image/digest.h"
 #include "image/manifest.h"
@@ -151,7 +150,7 @@ static int
 unpack_data (struct archive *a, int fd, struct member *m, const char *input, nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new ();
+  struct nook_sha256 *h = nook_sha256_new_bulk ();
   int ret = 0;
 
   m->size = 0;
@@ -228,6 +227,8 @@ unpack (struct unpacked *u, const char *input, nook_err *err)
     return -1;
   u->dirfd = arch_tmp_create (u->tmpfd, "load", true, u->dir, err);
   if (u->dirfd < 0)
+    return -1;
+  if (nook_archive_load (err) < 0)
     return -1;
   a = archive_read_new ();
   archive_read_support_filter_all (a);

@@ -3,8 +3,6 @@
  * error, never a silently broken archive).  The output appears atomically: temp file + rename. */
 #include "image/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -15,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/archive_lib.h"
 #include "image/archive_internal.h"
 #include "image/digest.h"
 #include "image/manifest.h"
@@ -90,7 +89,7 @@ static int
 put_fd (struct saver *sv, const char *path, int fd, int64_t size, char digest[72], nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new ();
+  struct nook_sha256 *h = nook_sha256_new_bulk ();
   int64_t left = size;
   int ret = put_header (sv, path, false, size, err);
 
@@ -411,6 +410,8 @@ write_archive (struct saver *sv, int fd, enum nook_archive_format fmt, nook_err 
 {
   int ret;
 
+  if (nook_archive_load (err) < 0)
+    return -1;
   sv->a = archive_write_new ();
   if (archive_write_set_format_pax_restricted (sv->a) != ARCHIVE_OK
       || archive_write_add_filter_none (sv->a) != ARCHIVE_OK

@@ -3,7 +3,6 @@
 #include "image/registry_internal.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,14 +366,37 @@ set_authz (struct nook_registry *r, char *line)
   r->authz_gen++;
 }
 
+/* RFC 4648 base64 with padding. */
+static void
+base64 (const unsigned char *in, size_t n, char *out)
+{
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+  for (; n >= 3; in += 3, n -= 3)
+    {
+      *out++ = tab[in[0] >> 2];
+      *out++ = tab[(in[0] & 3) << 4 | in[1] >> 4];
+      *out++ = tab[(in[1] & 15) << 2 | in[2] >> 6];
+      *out++ = tab[in[2] & 63];
+    }
+  if (n > 0)
+    {
+      *out++ = tab[in[0] >> 2];
+      *out++ = tab[(in[0] & 3) << 4 | (n > 1 ? in[1] >> 4 : 0)];
+      *out++ = n > 1 ? tab[(in[1] & 15) << 2] : '=';
+      *out++ = '=';
+    }
+  *out = '\0';
+}
+
 static char *
 basic_authz (const char *user, const char *pass)
 {
   cleanup_free char *plain = xasprintf ("%s:%s", user, pass ? pass : "");
   size_t n = strlen (plain);
-  cleanup_free unsigned char *b64 = xmalloc (4 * ((n + 2) / 3) + 1);
+  cleanup_free char *b64 = xmalloc (4 * ((n + 2) / 3) + 1);
 
-  EVP_EncodeBlock (b64, (const unsigned char *) plain, (int) n);
+  base64 ((const unsigned char *) plain, n, b64);
   return xasprintf ("Authorization: Basic %s", b64);
 }
 
@@ -448,6 +470,8 @@ nook_registry_open (const struct nook_ref *ref, const struct nook_registry_opts 
 
   if (ref == NULL || ref->domain == NULL || ref->domain[0] == '\0')
     return nook_error_input (err, "registry: no registry domain");
+  if (nook_curl_load (err) < 0)
+    return -1;
   if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return reg_fail (err, EIO, "curl_global_init failed");
   r = xcalloc (1, sizeof (*r));

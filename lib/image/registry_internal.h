@@ -4,7 +4,7 @@
 #ifndef NOOK_IMAGE_REGISTRY_INTERNAL_H
 #define NOOK_IMAGE_REGISTRY_INTERNAL_H
 
-#include <curl/curl.h>
+#include "image/curl_lib.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

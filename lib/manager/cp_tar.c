@@ -2,8 +2,6 @@
  * into the container's directory DST.  Extraction resolves every entry's parent inside the container root
  * (an absolute symlink in the container or in the archive never leads out), refuses ".." components, and
  * replaces existing entries instead of writing through them. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/archive_lib.h"
 #include "manager/cp_internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -145,6 +144,8 @@ cp_tar_create (struct cp_job *j, int outfd, nook_err *err)
       base = xstrdup (slash ? slash + 1 : j->src);
     }
   contents = contents && S_ISDIR (st.st_mode);
+  if (nook_archive_load (err) < 0)
+    return -1;
   a = archive_write_new ();
   if (archive_write_set_format_pax_restricted (a) != ARCHIVE_OK || archive_write_open_fd (a, outfd) != ARCHIVE_OK)
     {
@@ -313,6 +314,8 @@ cp_tar_extract (struct cp_job *j, int infd, nook_err *err)
 
   if (dst < 0)
     return nook_error_prefix (err, "destination must be a directory when copying from stdin");
+  if (nook_archive_load (err) < 0)
+    return -1;
   a = archive_read_new ();
   archive_read_support_format_tar (a);
   archive_read_support_filter_all (a);

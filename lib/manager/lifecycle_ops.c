@@ -58,6 +58,19 @@ nook_ctr_monitor_pid (struct nook_mgr *m, const char *id)
 void
 nook_ctr_wait_monitor (pid_t pid, int ms)
 {
+  if (pid <= 0)
+    return;
+  /* A pidfd turns readable when the process exits (it is not our child): no polling on the run path. */
+  cleanup_close int pfd = sys_pidfd_open (pid, 0);
+  if (pfd >= 0)
+    {
+      struct pollfd p = { .fd = pfd, .events = POLLIN };
+      while (poll (&p, 1, ms) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  if (errno == ESRCH)
+    return;
   for (int waited = 0; pid > 0 && waited < ms && (kill (pid, 0) == 0 || errno == EPERM); waited += 10)
     usleep (10000);
 }

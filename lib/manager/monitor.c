@@ -244,6 +244,21 @@ same_ns (int fd, const char *path)
   return fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* The network, from the runtime's create as soon as the container's netns exists (see on_netns). */
+static int
+net_up (void *ud, int netns_fd, int userns_fd, nook_err *err)
+{
+  struct mon *m = ud;
+
+  if (userns_fd >= 0 && same_ns (userns_fd, "/proc/self/ns/user"))
+    userns_fd = -1; /* no user namespace of its own (root): nothing to join */
+  if (nook_ctr_net_up (m->o->store, m->o->id, m->o->runroot, m->o->net, netns_fd, userns_fd, m->userdata_fd,
+                       &m->net, err) < 0)
+    return -1;
+  m->net_up = true;
+  return 0;
+}
+
 static int
 create_container (struct mon *m, nook_err *err)
 {
@@ -251,7 +266,7 @@ create_container (struct mon *m, nook_err *err)
   int stdio[3] = { -1, -1, -1 };
   struct nook_create_opts co = {
     .id = m->o->id, .bundle = m->ctr_dir, .overlay = m->o->overlay, .pid_out = &m->pid,
-    .netns_out = &m->netns_fd, .userns_out = &m->userns_fd,
+    .netns_out = &m->netns_fd, .userns_out = &m->userns_fd, .on_netns = net_up, .on_netns_ud = m,
   };
   int ret = -1;
 
@@ -420,8 +435,8 @@ bring_up (struct mon *m, nook_err *err)
 
   if (open_userdata (m, err) < 0 || create_parked (m, err) < 0)
     return -1;
-  if (nook_ctr_net_up (m->o->store, m->o->id, m->o->runroot, m->o->net, m->netns_fd, m->userns_fd,
-                       m->userdata_fd, &m->net, err) < 0)
+  /* No new netns (host, ns:PATH): on_netns was not called; the setup has nothing to wait for. */
+  if (!m->net_up && net_up (m, m->netns_fd, m->userns_fd, err) < 0)
     {
       abandon (m);
       return -1;

@@ -49,6 +49,7 @@ struct mon
   bool client_ready;           /* WAIT_ATTACH: the first client sent its READY frame */
   int ready_fd;
   struct nook_ctr_net net;     /* the container's network (helpers are our children) */
+  bool net_up;                 /* net is set up (during the create, see net_up) */
 };
 
 /* monitor_io.c */

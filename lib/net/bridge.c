@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/mnl_lib.h"
 #include "net/net_internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -136,6 +137,8 @@ nook_bridge_attach (const char *id, int netns_fd, struct nook_bridge_att *att, n
   nook_err ignored;
 
   memset (att, 0, sizeof (*att));
+  if (nook_mnl_load (err) < 0)
+    return -1;
   veth_name (id, att->veth);
   if (nook_ipam_allocate (NOOK_NET_STATE_DIR, id, att->ip, &att->prefix, att->gateway, err) < 0)
     return nook_error_prefix (err, "bridge network");

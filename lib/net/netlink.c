@@ -3,7 +3,7 @@
  * an optional callback until the kernel's ack (or its error) arrives.  Request buffers start zeroed:
  * libmnl 1.0.4 leaves attribute padding as it found it. */
 #include <errno.h>
-#include <libmnl/libmnl.h>
+#include "net/mnl_lib.h"
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>

@@ -254,6 +254,9 @@ converse (struct birth *b, const struct nook_create_opts *o, nook_err *err)
           if ((b->netns = nook_recv_fd (b->l.sync_parent, err)) < 0
               || (b->userns = nook_recv_fd (b->l.sync_parent, err)) < 0)
             return -1;
+          /* The init goes on with the rootfs meanwhile: the caller's network comes up beside it. */
+          if (o->on_netns && o->on_netns (o->on_netns_ud, b->netns, b->userns, err) < 0)
+            return -1;
           break;
         case NOOK_SYNC_CREATED:
           return 0;

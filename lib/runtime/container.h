@@ -37,6 +37,11 @@ struct nook_create_opts
   int *netns_out, *userns_out; /* receive fds of the init's new network namespace and its user namespace
                                   (-1 when not new): the init is not dumpable until it execs, so a
                                   rootless caller cannot open /proc/PID/ns/ itself */
+  /* Called as soon as the init's new network namespace exists, with the fds netns_out/userns_out will
+   * receive (borrowed), while the init goes on to mount the rootfs: the caller starts the network beside
+   * it (a rootless network helper takes tens of ms to get ready).  Its failure fails the create. */
+  int (*on_netns) (void *ud, int netns_fd, int userns_fd, nook_err *err);
+  void *on_netns_ud;
 };
 
 struct nook_exec_opts

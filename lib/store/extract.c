@@ -446,13 +446,15 @@ nook_layer_extract (int fd, int dirfd, const struct nook_extract_opts *opts, str
   struct nook_xt x = { .rootfd = dirfd, .fd = fd };
   int ret;
 
+  if (nook_archive_load (err) < 0)
+    return -1;
   x.opts = opts ? opts : &defaults;
   x.res = res ? res : &local;
   memset (x.res, 0, sizeof (*x.res));
   x.max = x.opts->max_bytes ? x.opts->max_bytes : nook_extract_bound (0);
   x.buf = xmalloc (XT_BUF_SIZE);
   x.inbuf = xmalloc (XT_BUF_SIZE);
-  x.hash = nook_sha256_new ();
+  x.hash = nook_sha256_new_bulk ();
   if (x.hash == NULL)
     ret = nook_error (err, ENOMEM, "sha256");
   else

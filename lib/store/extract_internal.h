@@ -3,12 +3,11 @@
 #ifndef NOOK_STORE_EXTRACT_INTERNAL_H
 #define NOOK_STORE_EXTRACT_INTERNAL_H
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "store/archive_lib.h"
 #include "store/extract.h"
 #include "util/error.h"
 

@@ -31,6 +31,28 @@
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
 #endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef FSCONFIG_SET_STRING
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -110,6 +132,24 @@ static inline int
 sys_move_mount (int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags)
 {
   return (int) syscall (SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+
+static inline int
+sys_fsopen (const char *fstype, unsigned int flags)
+{
+  return (int) syscall (SYS_fsopen, fstype, flags);
+}
+
+static inline int
+sys_fsconfig (int fd, unsigned int cmd, const char *key, const void *value, int aux)
+{
+  return (int) syscall (SYS_fsconfig, fd, cmd, key, value, aux);
+}
+
+static inline int
+sys_fsmount (int fd, unsigned int flags, unsigned int attr_flags)
+{
+  return (int) syscall (SYS_fsmount, fd, flags, attr_flags);
 }
 
 static inline int

@@ -264,4 +264,26 @@ images_clean pull_missing_tag_no_image 0
 capture nk pull --tls-verify=false "127.0.0.1:1/alpine:3.20"
 assert_nook_error pull_connection_refused "connect|refused"
 
+# --- the runtime path loads no registry/archive/crypto library; a missing one is named with its package ------
+deps=$(ldd "$NOOK" 2>&1)
+for lib in libcurl libarchive libcrypto libmnl libssl; do
+  case $deps in
+    *"$lib"*) fail "runtime_path_no_$lib" "ldd $NOOK lists $lib" "$deps" ;;
+    *) pass "runtime_path_no_$lib" ;;
+  esac
+done
+if [ "$MODE" = root ]; then
+  curlso=$(readlink -f "$(ldconfig -p | awk '/libcurl.so.4 .*x86-64/ { print $NF; exit }')")
+  if [ -f "$curlso" ]; then
+    # libcurl made unloadable in a private mount namespace: pull fails and names the file and the package.
+    capture unshare -m --propagation private sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$curlso" \
+      "$NOOK" --root "$(new_store nocurl)" pull -q --tls-verify=false "$A"
+    if [ "$RC" = 125 ] && printf '%s' "$ERR" | grep -q 'libcurl.so.4 (Debian package libcurl4)'; then
+      pass missing_libcurl_named
+    else
+      fail missing_libcurl_named "rc=$RC" "$ERR"
+    fi
+  fi
+fi
+
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# CVE-2019-5736: the runtime image a container can reach through /proc/PID/exe is never writable.
 # Symlinks in the image must never redirect the runtime to host paths: a mount destination that is (or
 # passes through) a symlink pointing outside, and /dev/null symlinked to a host file.
 # Each case uses a writable copy of the Alpine rootfs.  The run may succeed (the link resolved inside the
@@ -105,5 +106,55 @@ else
 fi
 rm -f "$victim"
 no_state_left devnull_leaves_nothing
+
+# --- CVE-2019-5736: the runtime's own image, reached through /proc/PID/exe, cannot be written ----------------
+# A container gets at the runtime binary by opening /proc/PID/exe of a runtime process that entered it (or by
+# making the runtime's final execve run `#!/proc/self/exe`), keeping the fd and writing once the runtime has
+# exited.  We do the same with a copy of the binary that the runtime's user may write (root: any; rootless: the
+# copy is given to the test user), holding the fd as root, who could write any plain file.
+SB=$TMP/selfbin
+mkdir -p "$SB"
+cp "$NOOK" "$SB/nook-runtime"
+[ "$MODE" = rootless ] && chown -R "$TEST_UID:$TEST_GID" "$SB"
+sum=$(sha256sum < "$SB/nook-runtime")
+cp "$TMP/config.orig" "$CFG"
+set_args "$B" sleep 30
+id=$(new_id)
+as_mode timeout --foreground -k 5 "$RT_TIMEOUT" "$SB/nook-runtime" --root "$RTROOT" run -b "$B" "$id" \
+  < /dev/null > /dev/null 2>&1 &
+bg=$!
+wait_status "$id" running
+rpid=
+for p in $(pgrep -f -- "--root $RTROOT run -b $B $id\$"); do
+  case $(readlink "/proc/$p/exe") in */timeout | */runuser | */env) ;; *) rpid=$p ;; esac
+done
+if [ -z "$rpid" ]; then
+  fail selfexe_found "could not find the attached runtime process"
+else
+  exe=$(readlink "/proc/$rpid/exe")
+  case $exe in
+    "$SB/nook-runtime"*) fail selfexe_not_the_binary "the runtime runs from the writable binary itself: $exe" ;;
+    *) pass selfexe_not_the_binary ;;
+  esac
+  exec 3< "/proc/$rpid/exe"
+  rt kill "$id" KILL > /dev/null 2>&1
+  wait "$bg"
+  # The runtime has exited: nothing is "text busy" any more; only the protection stops the write.
+  if (printf pwned >> /proc/self/fd/3) 2> "$TMP/selfexe.err"; then
+    fail selfexe_write_refused "writing the runtime image through /proc/PID/exe succeeded"
+  else
+    # EROFS (the read-only overlay) or EPERM (the sealed memfd); not EACCES/ETXTBSY, which would not hold
+    if grep -qE "Read-only file system|Operation not permitted" "$TMP/selfexe.err"; then
+      pass selfexe_write_refused
+    else
+      fail selfexe_write_refused "refused for another reason" "$(cat "$TMP/selfexe.err")"
+    fi
+  fi
+  assert_eq selfexe_image_unchanged "$sum" "$(sha256sum < /proc/self/fd/3)"
+  assert_eq selfexe_binary_unchanged "$sum" "$(sha256sum < "$SB/nook-runtime")"
+  exec 3<&-
+fi
+rt delete -f "$id" > /dev/null 2>&1
+no_state_left selfexe_leaves_nothing
 
 finish
