@@ -22,7 +22,8 @@ static const struct
   { "create", rt_create, true }, { "run", rt_run, true },     { "exec", rt_exec, true },
   { "start", rt_start, false },  { "kill", rt_kill, false },  { "delete", rt_delete, false },
   { "state", rt_state, false },  { "list", rt_list, false },  { "ps", rt_ps, false },
-  { "spec", rt_spec, false },    { "features", rt_features, false },
+  { "spec", rt_spec, false },    { "features", rt_features, false }, { "pause", rt_pause, false },
+  { "resume", rt_resume, false }, { "update", rt_update, false }, { "events", rt_events, false },
 };
 
 int
@@ -49,7 +50,7 @@ help (void)
 {
   fputs ("Usage: nook-runtime [GLOBAL OPTIONS] VERB [OPTIONS] ID\n"
          "Global: --root DIR, --log FILE, --log-format text|json, --debug, --systemd-cgroup, --rootless, --version\n"
-         "Verbs: create start run state kill delete exec list ps spec features\n",
+         "Verbs: create start run state kill delete exec list ps pause resume update events spec features\n",
          stdout);
   return 0;
 }

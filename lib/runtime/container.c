@@ -113,8 +113,6 @@ resolve_paths (struct birth *b, const char *bundle, nook_err *err)
   b->bundle = xstrdup (buf);
   if (nook_spec_load (b->bundle, &b->l.spec, err) < 0)
     return -1;
-  if (b->l.spec->process == NULL)
-    return nook_error_input (err, "config.json: process: required to start a container");
   root = b->l.spec->root_path[0] == '/' ? xstrdup (b->l.spec->root_path)
                                          : xasprintf ("%s/%s", b->bundle, b->l.spec->root_path);
   if (realpath (root, buf) == NULL)
@@ -126,7 +124,10 @@ resolve_paths (struct birth *b, const char *bundle, nook_err *err)
 static int
 check_terminal (const struct nook_spec *spec, const struct nook_create_opts *o, bool attached, nook_err *err)
 {
-  bool tty = spec->process->terminal;
+  bool tty = spec->process != NULL && spec->process->terminal;
+
+  if (spec->process == NULL && attached)
+    return nook_error_input (err, "config.json: process: required to run a container");
   if (tty && o->console_socket == NULL && o->master_out == NULL && !attached)
     return nook_error_input (err, "process.terminal is true: --console-socket is required (or run attached)");
   if (!tty && o->console_socket != NULL)
@@ -167,7 +168,7 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   b->l.setgroups_allowed = b->l.idmap != NOOK_IDMAP_DIRECT_DENY && spec->namespaces[NOOK_NS_USER].enabled;
   if (!spec->namespaces[NOOK_NS_USER].enabled)
     b->l.setgroups_allowed = true;
-  b->l.want_tty_fd = spec->process->terminal;
+  b->l.want_tty_fd = spec->process != NULL && spec->process->terminal;
   if (nook_ns_open_paths (spec, b->l.ns_fds, err) < 0)
     return -1;
   b->rootfd = nook_root_open (ctx->root, err);
@@ -383,6 +384,24 @@ wait_exec (int channel, nook_err *err)
   return -1;
 }
 
+/* The saved config.json has a process to start (created with `process: null`, only exec can run). */
+static bool
+has_process (int statefd)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+  nook_err ignored;
+  json_t *o;
+  bool yes;
+
+  if (nook_read_file_at (statefd, "config.json", &text, &len, 4 << 20, &ignored) < 0)
+    return true; /* the init reports it */
+  o = json_loadb (text, len, 0, NULL);
+  yes = o == NULL || json_is_object (json_object_get (o, "process"));
+  json_decref (o);
+  return yes;
+}
+
 int
 nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_err *err)
 {
@@ -399,6 +418,11 @@ nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_e
   if (st->status != NOOK_STATUS_CREATED)
     {
       nook_error_input (err, "cannot start container `%s`: it is %s, not created", id, nook_status_name (st->status));
+      goto out;
+    }
+  if (!has_process (statefd))
+    {
+      nook_error_input (err, "cannot start container `%s`: config.json has no process (use exec)", id);
       goto out;
     }
   snprintf (addr.sun_path, sizeof (addr.sun_path), "/proc/self/fd/%d/start.sock", statefd);

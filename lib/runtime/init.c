@@ -217,6 +217,12 @@ stage2 (struct nook_launch *l)
   if (reply < 0)
     _exit (NOOK_EXIT_ERROR);
   keep_preserved_fds (l->opts->preserve_fds);
+  if (l->spec->process == NULL)
+    {
+      nook_error_input (&err, "config.json: process: required to start a container");
+      nook_sync_send_error (reply, &err);
+      _exit (NOOK_EXIT_ERROR);
+    }
   if (nook_process_finalize (l->spec->process, l->has_prog ? &l->prog : NULL, l->opts->preserve_fds,
                              l->setgroups_allowed, &err)
           < 0

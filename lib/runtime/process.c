@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -239,10 +240,31 @@ set_identity (const struct nook_process *p, const struct nook_seccomp_prog *prog
   return 0;
 }
 
+/* The process starts clean whatever its caller had (podman runs the runtime with SIGPIPE ignored): every
+ * disposition back to the default, nothing blocked.  Handlers do not survive execve anyway; ignored
+ * signals and the mask would. */
+static int
+reset_signals (nook_err *err)
+{
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigset_t none;
+
+  sigemptyset (&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, &dfl, NULL) < 0 && errno != EINVAL)
+      return nook_error (err, errno, "sigaction %d SIG_DFL", sig);
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    return nook_error (err, errno, "sigprocmask");
+  return 0;
+}
+
 int
 nook_process_finalize (const struct nook_process *p, const struct nook_seccomp_prog *prog, int preserve_fds,
                        bool setgroups_allowed, nook_err *err)
 {
+  if (reset_signals (err) < 0)
+    return -1;
   if (set_rlimits (p, err) < 0)
     return -1;
   umask (p->user.has_umask ? p->user.umask : 0022);

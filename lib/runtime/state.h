@@ -22,8 +22,16 @@ enum nook_status
   NOOK_STATUS_CREATING,
   NOOK_STATUS_CREATED,
   NOOK_STATUS_RUNNING,
+  NOOK_STATUS_PAUSED,   /* running, its cgroup frozen */
   NOOK_STATUS_STOPPED,
 };
+
+/* Created, running or paused: the init lives. */
+static inline bool
+nook_status_alive (enum nook_status s)
+{
+  return s == NOOK_STATUS_CREATED || s == NOOK_STATUS_RUNNING || s == NOOK_STATUS_PAUSED;
+}
 
 struct nook_state
 {
