@@ -88,7 +88,19 @@ parse_globals (struct rt_global *g, struct globals *o, int argc, char **argv)
       else if ((v = flag_value (argc, argv, &i, "--log-format")))
         o->log_format = v;
       else if ((v = flag_value (argc, argv, &i, "--rootless")) || strcmp (argv[i], "--rootless") == 0)
-        ;
+        {
+          if (v == NULL || strcmp (v, "true") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_YES;
+          else if (strcmp (v, "false") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_NO;
+          else if (strcmp (v, "auto") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_AUTO;
+          else
+            {
+              rt_usage (g, "--rootless `%s`: expected true, false or auto", v);
+              return -1;
+            }
+        }
       else if ((v = flag_value (argc, argv, &i, "--cgroup-manager")))
         ;
       else if (strcmp (argv[i], "--debug") == 0)
@@ -150,7 +162,7 @@ runtime_main (int argc, char **argv)
     return rt_usage (&g, "no verb given (try --help)");
   if ((ret = setup_log (&g, &o)) != 0)
     return ret;
-  g.ctx.root = o.root ? o.root : (root_default = nook_runtime_root_default ());
+  g.ctx.root = o.root ? o.root : (root_default = nook_runtime_root_default (g.ctx.rootless));
   for (size_t k = 0; k < sizeof (verbs) / sizeof (verbs[0]); k++)
     {
       nook_err err = { 0 };

@@ -37,6 +37,7 @@ struct birth
   int master;
   int netns, userns;          /* from the init, for netns_out/userns_out */
   struct nook_cgroup *cg;
+  bool rootless;              /* nook_rootless(): not the host's root */
   bool done;
 };
 
@@ -164,6 +165,7 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   if (check_terminal (spec, o, attached, err) < 0)
     return -1;
   b->l.opts = o;
+  b->rootless = nook_rootless (ctx->rootless);
   b->l.idmap = nook_idmap_method (spec, geteuid (), getegid ());
   b->l.setgroups_allowed = b->l.idmap != NOOK_IDMAP_DIRECT_DENY && spec->namespaces[NOOK_NS_USER].enabled;
   if (!spec->namespaces[NOOK_NS_USER].enabled)
@@ -204,7 +206,7 @@ on_init_pid (struct birth *b, const struct nook_create_opts *o, pid_t pid, nook_
   b->pidfd = sys_pidfd_open (pid, 0);
   if (b->pidfd < 0)
     return nook_error (err, errno, "pidfd_open %d", (int) pid);
-  if (nook_cgroup_create (b->l.spec, o->id, geteuid () != 0, pid, &b->cg, err) < 0)
+  if (nook_cgroup_create (b->l.spec, o->id, b->rootless, pid, &b->cg, err) < 0)
     return -1;
   return nook_sync_send (b->l.sync_parent, NOOK_SYNC_CGROUP_DONE, 0, err);
 }
@@ -273,7 +275,7 @@ save_state (struct birth *b, const struct nook_create_opts *o, nook_err *err)
   st.pid = b->init;
   st.created = created;
   st.owner = owner;
-  st.rootless = geteuid () != 0;
+  st.rootless = b->rootless;
   st.setgroups_allowed = b->l.setgroups_allowed;
   st.annotations = ann;
   st.cgroup = b->cg ? nook_cgroup_to_json (b->cg) : NULL;

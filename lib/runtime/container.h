@@ -16,6 +16,7 @@ struct nook_runtime_ctx
 {
   const char *root;     /* state root directory */
   bool systemd_cgroup;  /* accepted; cgroups are managed through cgroupfs */
+  enum nook_rootless rootless; /* --rootless: auto (0) detects, see nook_rootless() */
 };
 
 struct nook_create_opts

@@ -19,12 +19,42 @@
 
 #define STATE_MAX (4 << 20)
 
+/* The current user namespace maps every id to itself: the initial one (or one just like it). */
+static bool
+identity_uid_map (void)
+{
+  cleanup_free char *text = NULL;
+  unsigned long long a, b, c;
+  nook_err err;
+  int n = 0;
+
+  if (nook_read_file_at (AT_FDCWD, "/proc/self/uid_map", &text, NULL, 1 << 16, &err) < 0)
+    return err.code == ENOENT; /* no user namespaces in this kernel */
+  if (sscanf (text, " %llu %llu %llu %n", &a, &b, &c, &n) < 3)
+    return false;
+  return a == 0 && b == 0 && c == 4294967295ULL && text[n] == '\0';
+}
+
+bool
+nook_rootless (enum nook_rootless flag)
+{
+  const char *podman = getenv ("_CONTAINERS_USERNS_CONFIGURED");
+
+  if (flag != NOOK_ROOTLESS_AUTO)
+    return flag == NOOK_ROOTLESS_YES;
+  if (geteuid () != 0)
+    return true;
+  if (podman != NULL && podman[0] != '\0')
+    return true;
+  return !identity_uid_map ();
+}
+
 char *
-nook_runtime_root_default (void)
+nook_runtime_root_default (enum nook_rootless flag)
 {
   const char *xdg = getenv ("XDG_RUNTIME_DIR");
 
-  if (geteuid () == 0)
+  if (!nook_rootless (flag))
     return xstrdup ("/run/nook-runtime");
   if (xdg && *xdg)
     return xasprintf ("%s/nook-runtime", xdg);
