@@ -152,6 +152,19 @@ make_listener (struct birth *b, nook_err *err)
   return 0;
 }
 
+/* The user namespace we run in was made with setgroups "deny" (`unshare -r`, a single-id map): the
+ * container, sharing it, cannot call setgroups either. */
+static bool
+setgroups_denied_here (void)
+{
+  cleanup_free char *text = NULL;
+  nook_err ignored;
+
+  if (nook_read_file_at (AT_FDCWD, "/proc/self/setgroups", &text, NULL, 64, &ignored) < 0)
+    return false;
+  return strncmp (text, "deny", 4) == 0;
+}
+
 static int
 prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_create_opts *o, bool attached,
          nook_err *err)
@@ -165,11 +178,11 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   if (check_terminal (spec, o, attached, err) < 0)
     return -1;
   b->l.opts = o;
-  b->rootless = nook_rootless (ctx->rootless);
+  b->rootless = b->l.rootless = nook_rootless (ctx->rootless);
   b->l.idmap = nook_idmap_method (spec, geteuid (), getegid ());
   b->l.setgroups_allowed = b->l.idmap != NOOK_IDMAP_DIRECT_DENY && spec->namespaces[NOOK_NS_USER].enabled;
   if (!spec->namespaces[NOOK_NS_USER].enabled)
-    b->l.setgroups_allowed = true;
+    b->l.setgroups_allowed = !setgroups_denied_here ();
   b->l.want_tty_fd = spec->process != NULL && spec->process->terminal;
   if (nook_ns_open_paths (spec, b->l.ns_fds, err) < 0)
     return -1;

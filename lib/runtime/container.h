@@ -26,6 +26,8 @@ struct nook_create_opts
   const char *pid_file;
   const char *console_socket;
   int preserve_fds;
+  int listen_fds;             /* socket activation (LISTEN_FDS, already counted in preserve_fds): the process
+                                 gets LISTEN_FDS=N and LISTEN_PID=1, like runc */
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
