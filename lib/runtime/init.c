@@ -190,7 +190,7 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     return -1;
   if (nook_rootfs_setup (&rctx, err) < 0)
     return -1;
-  if (setup_tty (l, err) < 0)
+  if (nook_process_check_executable (spec->process, err) < 0 || setup_tty (l, err) < 0)
     return -1;
   if (l->opts->stdio && !(l->spec->process && l->spec->process->terminal))
     for (int i = 0; i < 3; i++)

@@ -339,6 +339,36 @@ exec_search (const struct nook_process *p, nook_err *err)
 }
 
 int
+nook_process_check_executable (const struct nook_process *p, nook_err *err)
+{
+  const char *name, *dirs;
+  struct stat st;
+
+  if (p == NULL || p->args == NULL || p->args[0] == NULL)
+    return 0; /* exec says what is wrong */
+  name = p->args[0];
+  if (name[0] == '\0')
+    return exec_failed (err, ENOENT, name, true);
+  if (strchr (name, '/') != NULL)
+    {
+      if (name[0] == '/' && stat (name, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+        return exec_failed (err, errno, name, false);
+      return 0; /* relative to process.cwd: checked at exec */
+    }
+  for (dirs = env_path (p->env);;)
+    {
+      size_t dlen = strcspn (dirs, ":");
+      cleanup_free char *cand = xasprintf ("%.*s/%s", (int) dlen, dirs, name);
+      if (dlen == 0 || cand[0] != '/' || (stat (cand, &st) == 0 && !S_ISDIR (st.st_mode)))
+        return 0; /* found, or relative to process.cwd: exec decides */
+      if (dirs[dlen] == '\0')
+        break;
+      dirs += dlen + 1;
+    }
+  return exec_failed (err, ENOENT, name, true);
+}
+
+int
 nook_process_exec (const struct nook_process *p, nook_err *err)
 {
   static char *const empty_env[] = { NULL };
