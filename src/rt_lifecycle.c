@@ -1,4 +1,5 @@
 /* create, run, start, kill, delete. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,10 @@ rt_delete (struct rt_global *g, int argc, char **argv)
   if (i != argc - 1)
     return rt_usage (g, "delete: expected exactly one container ID");
   if (nook_container_delete (&g->ctx, argv[i], force, &err) < 0)
-    return rt_fail (g, &err);
+    {
+      if (force && err.code == ENOENT)
+        return 0; /* runc and crun: nothing to force away; podman's cleanup relies on it */
+      return rt_fail (g, &err);
+    }
   return 0;
 }
