@@ -90,8 +90,10 @@ setup_tty (struct nook_launch *l, nook_err *err)
   const struct nook_process *p = l->spec->process;
   int master;
 
+  /* A session of its own, terminal or not (runc and crun): conmon's --timeout kills the init's process
+   * group, which must not be the caller's. */
   if (p == NULL || !p->terminal)
-    return 0;
+    return setsid () < 0 ? nook_error (err, errno, "setsid") : 0;
   master = nook_terminal_setup_child (p->console_height, p->console_width, err);
   if (master < 0)
     return -1;

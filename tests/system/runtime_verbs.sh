@@ -226,6 +226,11 @@ OUT=$(echo $OUT)
 assert_ok exec_signals_reset "SigBlk: 0000000000000000 SigIgn: 0000000000000000"
 rt delete -f "$eid" > /dev/null 2>&1
 
+# The init leads a session and process group of its own (conmon's --timeout kills the init's group).
+set_args "$B" sh -c 'cut -d" " -f5,6 /proc/1/stat'
+capture rt run -b "$B" "$(new_id)"
+assert_ok init_own_session "1 1"
+
 # Socket activation: LISTEN_FDS meant for the runtime (LISTEN_PID = its pid) reaches the process as fds
 # 3.. with LISTEN_FDS=N and LISTEN_PID=1; a stray fd 5 does not.
 set_args "$B" sh -c 'printf "%s %s" "$LISTEN_FDS" "$LISTEN_PID"; for f in 3 4 5 6; do [ -e /proc/$$/fd/$f ] && printf " %s" $f; done; echo'
