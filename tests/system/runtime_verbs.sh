@@ -109,6 +109,15 @@ if [ -n "$mem" ] && [ -n "$pids" ]; then
     assert_rc update_cpu 0
     assert_contains update_cpu_quota_file 20000 "$(cat "$cpu")"
   fi
+  cpus=$(cg_file "$pid" cpuset cpuset.cpus cpuset.cpus)
+  if [ -n "$cpus" ]; then
+    capture rt update --cpuset-cpus 0 "$id"
+    assert_rc update_cpuset 0
+    assert_eq update_cpuset_file 0 "$(cat "$cpus")"
+    assert_eq update_cpuset_seen_inside 0 "$(awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$pid/status")"
+  fi
+  capture rt update --memory-swap -1 --memory-reservation 32m "$id"
+  assert_rc update_swap_reservation 0
   capture rt exec "$id" sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
   [ "$RC" = 0 ] && [ "$OUT" != 100663296 ] && [ "$OUT" != max ] && [ "$OUT" != 9223372036854771712 ] &&
     fail update_seen_inside "container reads memory limit '$OUT'"
