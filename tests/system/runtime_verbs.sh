@@ -164,6 +164,23 @@ else
   assert_rc events_stream_ends_with_container 0
   rt delete -f "$sid" > /dev/null 2>&1
 fi
+# An OOM kill in the container shows up in the stream as {"type":"oom"} (root: the memory controller).
+if [ "$MODE" = root ] && [ -n "$mem" ]; then
+  set_args "$B" sleep 60
+  oid=$(new_id)
+  rt run -d -b "$B" "$oid" > /dev/null 2>&1
+  rt update --memory 16m "$oid" > /dev/null 2>&1
+  rt events --interval 100ms "$oid" > "$TMP/events.out" 2>&1 &
+  evpid=$!
+  sleep 0.3
+  rt exec "$oid" sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived' > "$TMP/oom.out" 2>&1
+  sleep 0.6
+  kill "$evpid" 2> /dev/null
+  wait "$evpid" 2> /dev/null
+  if jq -e -s --arg id "$oid" 'any(.[]; .type == "oom" and .id == $id)' "$TMP/events.out" > /dev/null 2>&1; then
+    pass events_oom; else fail events_oom "no oom event: $(tail -c 300 "$TMP/events.out"); exec said '$(cat "$TMP/oom.out")'"; fi
+  rt delete -f "$oid" > /dev/null 2>&1
+fi
 capture rt events --interval bogus "$id"
 assert_error events_bad_interval
 
