@@ -342,6 +342,7 @@ int
 nook_process_check_executable (const struct nook_process *p, nook_err *err)
 {
   const char *name, *dirs;
+  bool denied = false;
   struct stat st;
 
   if (p == NULL || p->args == NULL || p->args[0] == NULL)
@@ -351,21 +352,31 @@ nook_process_check_executable (const struct nook_process *p, nook_err *err)
     return exec_failed (err, ENOENT, name, true);
   if (strchr (name, '/') != NULL)
     {
-      if (name[0] == '/' && stat (name, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
-        return exec_failed (err, errno, name, false);
-      return 0; /* relative to process.cwd: checked at exec */
+      if (name[0] != '/')
+        return 0; /* relative to process.cwd: checked at exec */
+      if (stat (name, &st) < 0)
+        return errno == ENOENT || errno == ENOTDIR ? exec_failed (err, errno, name, false) : 0;
+      if (S_ISDIR (st.st_mode) || (st.st_mode & 0111) == 0)
+        return exec_failed (err, EACCES, name, false);
+      return 0;
     }
   for (dirs = env_path (p->env);;)
     {
       size_t dlen = strcspn (dirs, ":");
       cleanup_free char *cand = xasprintf ("%.*s/%s", (int) dlen, dirs, name);
-      if (dlen == 0 || cand[0] != '/' || (stat (cand, &st) == 0 && !S_ISDIR (st.st_mode)))
-        return 0; /* found, or relative to process.cwd: exec decides */
+      if (dlen == 0 || cand[0] != '/')
+        return 0; /* relative to process.cwd: exec decides */
+      if (stat (cand, &st) == 0)
+        {
+          if (!S_ISDIR (st.st_mode) && (st.st_mode & 0111) != 0)
+            return 0;
+          denied = true; /* execvp goes on looking, then says EACCES */
+        }
       if (dirs[dlen] == '\0')
         break;
       dirs += dlen + 1;
     }
-  return exec_failed (err, ENOENT, name, true);
+  return exec_failed (err, denied ? EACCES : ENOENT, name, true);
 }
 
 int

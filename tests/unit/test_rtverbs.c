@@ -82,6 +82,13 @@ test_check_executable (void)
   CHECK (nook_process_check_executable (&p, &err) < 0);
   CHECK (err.status == 127);
   CHECK (nook_process_check_executable (NULL, &err) == 0);
+  char *dir[] = { (char *) "/etc", NULL }, *plain[] = { (char *) "/etc/passwd", NULL };
+  p.args = dir;
+  CHECK (nook_process_check_executable (&p, &err) < 0);
+  CHECK (err.status == 126 && strstr (err.msg, "exec `/etc`") != NULL);
+  p.args = plain;
+  CHECK (nook_process_check_executable (&p, &err) < 0);
+  CHECK (err.status == 126);
 }
 
 int
