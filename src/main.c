@@ -1,5 +1,7 @@
-/* nook: one binary.  Invoked as `nook-runtime` (or `nook runtime ...`) it speaks runc's command line;
- * otherwise podman's. */
+/* nook: one binary.  Invoked as `nook` (or any name starting with "nook" other than `nook-runtime`) it
+ * speaks podman's command line; as `nook-runtime`, `nook runtime ...`, or under any other name it speaks
+ * runc's: engines copy or link their runtime under names of their own (podman's tests copy it to a random
+ * name, a containerd runtime class may call it `runc`). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +14,7 @@ main (int argc, char **argv)
   const char *base = strrchr (argv[0], '/');
   base = base ? base + 1 : argv[0];
 
-  if (strcmp (base, "nook-runtime") == 0)
+  if (strcmp (base, "nook-runtime") == 0 || strncmp (base, "nook", 4) != 0)
     return runtime_main (argc, argv);
   return manager_main (argc, argv);
 }

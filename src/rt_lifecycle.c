@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime_cli.h"
 #include "util/proc.h"
@@ -32,6 +33,19 @@ static const struct option create_opts[] = {
   { "detach", no_argument, NULL, 'd' },
   { NULL, 0, NULL, 0 },
 };
+
+/* systemd socket activation meant for us (LISTEN_PID is our pid): the number of fds from 3 on. */
+static int
+listen_fds (void)
+{
+  const char *fds = getenv ("LISTEN_FDS"), *pid = getenv ("LISTEN_PID");
+  uint64_t n, p;
+
+  if (fds == NULL || pid == NULL || !str_to_u64 (fds, 1 << 16, &n) || !str_to_u64 (pid, INT32_MAX, &p)
+      || (pid_t) p != getpid ())
+    return 0;
+  return (int) n;
+}
 
 /* Shared by create and run; RUN allows -d. Returns 0, or an exit status after printing. */
 static int
@@ -81,6 +95,8 @@ parse_create (struct rt_global *g, int argc, char **argv, bool run, struct nook_
   if (optind != argc - 1)
     return rt_usage (g, "%s: expected exactly one container ID", argv[0]);
   o->id = argv[optind];
+  o->listen_fds = listen_fds ();
+  o->preserve_fds += o->listen_fds;
   return 0;
 }
 
@@ -182,8 +198,8 @@ rt_delete (struct rt_global *g, int argc, char **argv)
     return rt_usage (g, "delete: expected exactly one container ID");
   if (nook_container_delete (&g->ctx, argv[i], force, &err) < 0)
     {
-      if (force && err.code == ENOENT) /* nothing to delete: done, as runc and crun answer */
-        return 0;
+      if (force && err.code == ENOENT)
+        return 0; /* runc and crun: nothing to force away; podman's cleanup relies on it */
       return rt_fail (g, &err);
     }
   return 0;

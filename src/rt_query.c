@@ -44,7 +44,7 @@ print_list_table (struct nook_state **v, size_t n)
   printf ("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
   for (size_t i = 0; i < n; i++)
     {
-      bool alive = v[i]->status == NOOK_STATUS_CREATED || v[i]->status == NOOK_STATUS_RUNNING;
+      bool alive = nook_status_alive (v[i]->status);
       printf ("%-12s %-8d %-10s %-40s %-30s %s\n", v[i]->id, alive ? (int) v[i]->pid : 0,
               nook_status_name (v[i]->status), v[i]->bundle, v[i]->created, v[i]->owner ? v[i]->owner : "");
     }

@@ -22,7 +22,8 @@ static const struct
   { "create", rt_create, true }, { "run", rt_run, true },     { "exec", rt_exec, true },
   { "start", rt_start, false },  { "kill", rt_kill, false },  { "delete", rt_delete, false },
   { "state", rt_state, false },  { "list", rt_list, false },  { "ps", rt_ps, false },
-  { "spec", rt_spec, false },    { "features", rt_features, false },
+  { "spec", rt_spec, false },    { "features", rt_features, false }, { "pause", rt_pause, false },
+  { "resume", rt_resume, false }, { "update", rt_update, false }, { "events", rt_events, false },
 };
 
 int
@@ -49,7 +50,7 @@ help (void)
 {
   fputs ("Usage: nook-runtime [GLOBAL OPTIONS] VERB [OPTIONS] ID\n"
          "Global: --root DIR, --log FILE, --log-format text|json, --debug, --systemd-cgroup, --rootless, --version\n"
-         "Verbs: create start run state kill delete exec list ps spec features\n",
+         "Verbs: create start run state kill delete exec list ps pause resume update events spec features\n",
          stdout);
   return 0;
 }
@@ -87,7 +88,19 @@ parse_globals (struct rt_global *g, struct globals *o, int argc, char **argv)
       else if ((v = flag_value (argc, argv, &i, "--log-format")))
         o->log_format = v;
       else if ((v = flag_value (argc, argv, &i, "--rootless")) || strcmp (argv[i], "--rootless") == 0)
-        ;
+        {
+          if (v == NULL || strcmp (v, "true") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_YES;
+          else if (strcmp (v, "false") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_NO;
+          else if (strcmp (v, "auto") == 0)
+            g->ctx.rootless = NOOK_ROOTLESS_AUTO;
+          else
+            {
+              rt_usage (g, "--rootless `%s`: expected true, false or auto", v);
+              return -1;
+            }
+        }
       else if ((v = flag_value (argc, argv, &i, "--cgroup-manager")))
         ;
       else if (strcmp (argv[i], "--debug") == 0)
@@ -149,7 +162,7 @@ runtime_main (int argc, char **argv)
     return rt_usage (&g, "no verb given (try --help)");
   if ((ret = setup_log (&g, &o)) != 0)
     return ret;
-  g.ctx.root = o.root ? o.root : (root_default = nook_runtime_root_default ());
+  g.ctx.root = o.root ? o.root : (root_default = nook_runtime_root_default (g.ctx.rootless));
   for (size_t k = 0; k < sizeof (verbs) / sizeof (verbs[0]); k++)
     {
       nook_err err = { 0 };

@@ -23,6 +23,10 @@ int rt_ps (struct rt_global *g, int argc, char **argv);
 int rt_exec (struct rt_global *g, int argc, char **argv);
 int rt_spec (struct rt_global *g, int argc, char **argv);
 int rt_features (struct rt_global *g, int argc, char **argv);
+int rt_pause (struct rt_global *g, int argc, char **argv);
+int rt_resume (struct rt_global *g, int argc, char **argv);
+int rt_update (struct rt_global *g, int argc, char **argv);
+int rt_events (struct rt_global *g, int argc, char **argv);
 
 int runtime_main (int argc, char **argv);
 

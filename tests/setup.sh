@@ -20,7 +20,7 @@ log () { echo "setup: $*" >&2; }
 PKGS=(build-essential pkg-config libjansson-dev libseccomp-dev libcurl4-openssl-dev libarchive-dev libssl-dev uidmap iproute2 util-linux procps bsdutils
       python3 jq crun bubblewrap hyperfine ca-certificates
       docker-registry skopeo umoci apache2-utils debootstrap openssl curl catatonit
-      libmnl-dev passt slirp4netns nftables)
+      libmnl-dev passt slirp4netns nftables containerd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

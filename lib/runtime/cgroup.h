@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/spec.h"
@@ -49,6 +50,17 @@ int nook_cgroup_pids (const struct nook_cgroup *cg, pid_t **pids, size_t *n, noo
 /* Remove the directories (the caller killed the processes first); retries while they drain. */
 int nook_cgroup_destroy (const struct nook_cgroup *cg, nook_err *err);
 void nook_cgroup_free (struct nook_cgroup *cg);
+
+/* cgroup_ops.c: pause/resume (the v1 freezer, else v2 cgroup.freeze), waiting until the kernel reports the
+ * new state.  ENOTSUP when the container has no freezer (no cgroup at all, rootless on v1). */
+int nook_cgroup_freeze (const struct nook_cgroup *cg, bool freeze, nook_err *err);
+bool nook_cgroup_is_frozen (const struct nook_cgroup *cg);
+/* Write the limits R sets (has_* / non-NULL) to the running container's cgroup. */
+int nook_cgroup_update (const struct nook_cgroup *cg, const struct nook_resources *r, nook_err *err);
+/* runc's statistics object (`events --stats` "data"): cpu, memory, pids, blkio, hugetlb. */
+json_t *nook_cgroup_stats (const struct nook_cgroup *cg);
+/* OOM kills counted by the memory controller so far. */
+uint64_t nook_cgroup_oom_count (const struct nook_cgroup *cg);
 
 /* Saved in the container's state so later commands find the cgroup. */
 json_t *nook_cgroup_to_json (const struct nook_cgroup *cg);

@@ -38,6 +38,7 @@ struct birth
   int master;
   int netns, userns;          /* from the init, for netns_out/userns_out */
   struct nook_cgroup *cg;
+  bool rootless;              /* nook_rootless(): not the host's root */
   bool done;
 };
 
@@ -114,8 +115,6 @@ resolve_paths (struct birth *b, const char *bundle, nook_err *err)
   b->bundle = xstrdup (buf);
   if (nook_spec_load (b->bundle, &b->l.spec, err) < 0)
     return -1;
-  if (b->l.spec->process == NULL)
-    return nook_error_input (err, "config.json: process: required to start a container");
   root = b->l.spec->root_path[0] == '/' ? xstrdup (b->l.spec->root_path)
                                          : xasprintf ("%s/%s", b->bundle, b->l.spec->root_path);
   if (realpath (root, buf) == NULL)
@@ -127,7 +126,10 @@ resolve_paths (struct birth *b, const char *bundle, nook_err *err)
 static int
 check_terminal (const struct nook_spec *spec, const struct nook_create_opts *o, bool attached, nook_err *err)
 {
-  bool tty = spec->process->terminal;
+  bool tty = spec->process != NULL && spec->process->terminal;
+
+  if (spec->process == NULL && attached)
+    return nook_error_input (err, "config.json: process: required to run a container");
   if (tty && o->console_socket == NULL && o->master_out == NULL && !attached)
     return nook_error_input (err, "process.terminal is true: --console-socket is required (or run attached)");
   if (!tty && o->console_socket != NULL)
@@ -165,6 +167,19 @@ make_listener (struct birth *b, nook_err *err)
   return 0;
 }
 
+/* The user namespace we run in was made with setgroups "deny" (`unshare -r`, a single-id map): the
+ * container, sharing it, cannot call setgroups either. */
+static bool
+setgroups_denied_here (void)
+{
+  cleanup_free char *text = NULL;
+  nook_err ignored;
+
+  if (nook_read_file_at (AT_FDCWD, "/proc/self/setgroups", &text, NULL, 64, &ignored) < 0)
+    return false;
+  return strncmp (text, "deny", 4) == 0;
+}
+
 static int
 prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_create_opts *o, bool attached,
          nook_err *err)
@@ -178,11 +193,12 @@ prepare (struct birth *b, const struct nook_runtime_ctx *ctx, const struct nook_
   if (check_terminal (spec, o, attached, err) < 0 || check_mountns (spec, o, err) < 0)
     return -1;
   b->l.opts = o;
+  b->rootless = b->l.rootless = nook_rootless (ctx->rootless);
   b->l.idmap = nook_idmap_method (spec, geteuid (), getegid ());
   b->l.setgroups_allowed = b->l.idmap != NOOK_IDMAP_DIRECT_DENY && spec->namespaces[NOOK_NS_USER].enabled;
   if (!spec->namespaces[NOOK_NS_USER].enabled)
-    b->l.setgroups_allowed = true;
-  b->l.want_tty_fd = spec->process->terminal;
+    b->l.setgroups_allowed = !setgroups_denied_here ();
+  b->l.want_tty_fd = spec->process != NULL && spec->process->terminal;
   if (nook_ns_open_paths (spec, b->l.ns_fds, err) < 0)
     return -1;
   b->rootfd = nook_root_open (ctx->root, err);
@@ -218,7 +234,7 @@ on_init_pid (struct birth *b, const struct nook_create_opts *o, pid_t pid, nook_
   b->pidfd = sys_pidfd_open (pid, 0);
   if (b->pidfd < 0)
     return nook_error (err, errno, "pidfd_open %d", (int) pid);
-  if (nook_cgroup_create (b->l.spec, o->id, geteuid () != 0, pid, &b->cg, err) < 0)
+  if (nook_cgroup_create (b->l.spec, o->id, b->rootless, pid, &b->cg, err) < 0)
     return -1;
   return nook_sync_send (b->l.sync_parent, NOOK_SYNC_CGROUP_DONE, 0, err);
 }
@@ -290,7 +306,7 @@ save_state (struct birth *b, const struct nook_create_opts *o, nook_err *err)
   st.pid = b->init;
   st.created = created;
   st.owner = owner;
-  st.rootless = geteuid () != 0;
+  st.rootless = b->rootless;
   st.setgroups_allowed = b->l.setgroups_allowed;
   st.annotations = ann;
   st.cgroup = b->cg ? nook_cgroup_to_json (b->cg) : NULL;
@@ -445,6 +461,24 @@ wait_exec (int channel, int statefd, const char *id, const struct nook_spec *spe
   return -1;
 }
 
+/* The saved config.json has a process to start (created with `process: null`, only exec can run). */
+static bool
+has_process (int statefd)
+{
+  cleanup_free char *text = NULL;
+  size_t len;
+  nook_err ignored;
+  json_t *o;
+  bool yes;
+
+  if (nook_read_file_at (statefd, "config.json", &text, &len, 4 << 20, &ignored) < 0)
+    return true; /* the init reports it */
+  o = json_loadb (text, len, 0, NULL);
+  yes = o == NULL || json_is_object (json_object_get (o, "process"));
+  json_decref (o);
+  return yes;
+}
+
 int
 nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_err *err)
 {
@@ -461,6 +495,11 @@ nook_container_start (const struct nook_runtime_ctx *ctx, const char *id, nook_e
   if (st->status != NOOK_STATUS_CREATED)
     {
       nook_error_input (err, "cannot start container `%s`: it is %s, not created", id, nook_status_name (st->status));
+      goto out;
+    }
+  if (!has_process (statefd))
+    {
+      nook_error_input (err, "cannot start container `%s`: config.json has no process (use exec)", id);
       goto out;
     }
   snprintf (addr.sun_path, sizeof (addr.sun_path), "/proc/self/fd/%d/start.sock", statefd);

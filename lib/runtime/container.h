@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "runtime/overlay.h"
+#include "runtime/spec.h"
 #include "runtime/state.h"
 #include "util/error.h"
 
@@ -15,6 +16,7 @@ struct nook_runtime_ctx
 {
   const char *root;     /* state root directory */
   bool systemd_cgroup;  /* accepted; cgroups are managed through cgroupfs */
+  enum nook_rootless rootless; /* --rootless: auto (0) detects, see nook_rootless() */
 };
 
 struct nook_create_opts
@@ -24,6 +26,8 @@ struct nook_create_opts
   const char *pid_file;
   const char *console_socket;
   int preserve_fds;
+  int listen_fds;             /* socket activation (LISTEN_FDS, already counted in preserve_fds): the process
+                                 gets LISTEN_FDS=N and LISTEN_PID=1, like runc */
   bool no_pivot;
   bool no_new_keyring;
   bool detach;                /* run -d */
@@ -80,6 +84,14 @@ int nook_container_list (const struct nook_runtime_ctx *ctx, struct nook_state *
 /* PIDs of the container's processes (host pid namespace). */
 int nook_container_pids (const struct nook_runtime_ctx *ctx, const char *id, pid_t **pids, size_t *n,
                          nook_err *err);
+/* Freeze (PAUSE) or thaw the container's cgroup; state then reports "paused" / "running". */
+int nook_container_pause (const struct nook_runtime_ctx *ctx, const char *id, bool pause, nook_err *err);
+/* Apply the limits RES sets to the running container. */
+int nook_container_update (const struct nook_runtime_ctx *ctx, const char *id, const struct nook_resources *res,
+                           nook_err *err);
+/* runc's stats object for `events`, and the OOM kill count so far (OOMS may be NULL). */
+int nook_container_stats (const struct nook_runtime_ctx *ctx, const char *id, json_t **stats, uint64_t *ooms,
+                          nook_err *err);
 int nook_container_exec (const struct nook_runtime_ctx *ctx, const struct nook_exec_opts *opts, int *status,
                          nook_err *err);
 

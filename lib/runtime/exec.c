@@ -194,9 +194,18 @@ build_process (struct entry *e, int statefd, nook_err *err)
   if (e->opts->process_file)
     return load_process_file (e->opts->process_file, &e->proc, err);
   if (e->spec->process == NULL)
-    return nook_error_input (err, "container `%s` has no process to start from: use -p", e->st->id);
-  e->proc = e->spec->process;
-  e->spec->process = NULL;
+    {
+      /* Created with `process: null` (the spec allows it): exec's flags alone, as root in /. */
+      e->proc = xcalloc (1, sizeof (*e->proc));
+      e->proc->env = xcalloc (2, sizeof (char *));
+      e->proc->env[0] = xstrdup ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      e->proc->cwd = xstrdup ("/");
+    }
+  else
+    {
+      e->proc = e->spec->process;
+      e->spec->process = NULL;
+    }
   if (e->opts->args == NULL || e->opts->args[0] == NULL)
     return nook_error_input (err, "exec: no command given");
   return adjust_process (e, err);
@@ -356,6 +365,8 @@ prepare (struct entry *e, const struct nook_runtime_ctx *ctx, nook_err *err)
     return -1;
   if (nook_state_load (statefd, e->opts->id, &e->st, err) < 0)
     return -1;
+  if (e->st->status == NOOK_STATUS_PAUSED)
+    return nook_error_input (err, "cannot exec in a paused container `%s`: resume it first", e->opts->id);
   if (e->st->status != NOOK_STATUS_RUNNING && e->st->status != NOOK_STATUS_CREATED)
     return nook_error_input (err, "cannot exec in container `%s`: it is %s", e->opts->id,
                              nook_status_name (e->st->status));

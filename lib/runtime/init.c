@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strutil.h"
 #include "util/syscalls.h"
 
 static int
@@ -136,8 +138,10 @@ setup_tty (struct nook_launch *l, nook_err *err)
   const struct nook_process *p = l->spec->process;
   int master;
 
+  /* A session of its own, terminal or not (runc and crun): conmon's --timeout kills the init's process
+   * group, which must not be the caller's. */
   if (p == NULL || !p->terminal)
-    return 0;
+    return setsid () < 0 ? nook_error (err, errno, "setsid") : 0;
   master = nook_terminal_setup_child (p->console_height, p->console_width, p->user.uid, err);
   if (master < 0)
     return -1;
@@ -218,7 +222,7 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     .spec = spec,
     .rootfs = l->rootfs,
     .bundle = l->bundle,
-    .userns = spec->namespaces[NOOK_NS_USER].enabled,
+    .userns = spec->namespaces[NOOK_NS_USER].enabled || l->rootless,
     .new_netns = spec->namespaces[NOOK_NS_NET].enabled,
     .new_cgroupns = spec->namespaces[NOOK_NS_CGROUP].enabled,
     .no_pivot = l->opts->no_pivot,
@@ -238,7 +242,7 @@ stage2_setup (struct nook_launch *l, nook_err *err)
     return -1;
   if (nook_rootfs_setup (&rctx, err) < 0)
     return -1;
-  if (setup_tty (l, err) < 0)
+  if (nook_process_check_executable (spec->process, err) < 0 || setup_tty (l, err) < 0)
     return -1;
   if (l->opts->stdio && !(l->spec->process && l->spec->process->terminal))
     for (int i = 0; i < 3; i++)
@@ -252,6 +256,35 @@ stage2_setup (struct nook_launch *l, nook_err *err)
   return nook_sync_send (l->sync_child, NOOK_SYNC_CREATED, 0, err);
 }
 
+/* Replace or add NAME=VALUE in the process's environment. */
+static void
+env_put (struct nook_process *p, const char *name, const char *value)
+{
+  size_t n = 0, len = strlen (name);
+  char *kv = xasprintf ("%s=%s", name, value);
+
+  for (; p->env && p->env[n]; n++)
+    if (strncmp (p->env[n], name, len) == 0 && p->env[n][len] == '=')
+      {
+        free (p->env[n]);
+        p->env[n] = kv;
+        return;
+      }
+  p->env = xrealloc (p->env, (n + 2) * sizeof (char *));
+  p->env[n] = kv;
+  p->env[n + 1] = NULL;
+}
+
+/* Socket activation passed through (runc's behaviour): the fds are 3..3+N-1, the process is pid 1. */
+static void
+set_listen_env (struct nook_process *p, int n)
+{
+  char buf[16];
+  snprintf (buf, sizeof (buf), "%d", n);
+  env_put (p, "LISTEN_FDS", buf);
+  env_put (p, "LISTEN_PID", "1");
+}
+
 __attribute__ ((noreturn)) static void
 stage2 (struct nook_launch *l)
 {
@@ -263,6 +296,10 @@ stage2 (struct nook_launch *l)
       nook_sync_send_error (l->sync_child, &err);
       _exit (NOOK_EXIT_ERROR);
     }
+  /* Without a process the init only waits (and `exec` enters its namespaces): let a rootless caller open
+   * its /proc/PID/ns/ as it could once a process was exec'd. */
+  if (l->spec->process == NULL)
+    prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
   reply = nook_init_wait_start (l->sync_child, l->listen_fd, &err);
   if (reply < 0)
     _exit (NOOK_EXIT_ERROR);
@@ -274,6 +311,14 @@ stage2 (struct nook_launch *l)
       l->prog.notify_sock = reply;
     }
   keep_preserved_fds (l->opts->preserve_fds);
+  if (l->spec->process == NULL)
+    {
+      nook_error_input (&err, "config.json: process: required to start a container");
+      nook_sync_send_error (reply, &err);
+      _exit (NOOK_EXIT_ERROR);
+    }
+  if (l->opts->listen_fds > 0)
+    set_listen_env (l->spec->process, l->opts->listen_fds);
   if (nook_process_finalize (l->spec->process, l->has_prog ? &l->prog : NULL, l->opts->preserve_fds,
                              l->setgroups_allowed, &err)
           < 0

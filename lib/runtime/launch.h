@@ -21,6 +21,8 @@ struct nook_launch
   bool has_prog;
   enum nook_idmap_method idmap;
   bool setgroups_allowed;
+  bool rootless;              /* not the host's root (nook_rootless): a user namespace we did not create
+                                 limits mounts and mknod as our own would */
   bool want_tty_fd;                   /* the init sends its pty master back */
   int ns_fds[NOOK_NS_COUNT];
   int sync_parent, sync_child;        /* SOCK_SEQPACKET pair */

@@ -146,12 +146,12 @@ nook_container_kill (const struct nook_runtime_ctx *ctx, const char *id, int sig
 
   if (load (ctx, id, false, &rootfd, &statefd, &st, err) < 0)
     return -1;
-  if (st->status != NOOK_STATUS_CREATED && st->status != NOOK_STATUS_RUNNING && all)
+  if (!nook_status_alive (st->status) && all)
     {
       ret = 0; /* kill --all of a stopped container: no process left to signal (runc answers 0 too) */
       goto out;
     }
-  if (st->status != NOOK_STATUS_CREATED && st->status != NOOK_STATUS_RUNNING)
+  if (!nook_status_alive (st->status))
     {
       nook_error_input (err, "container `%s` is not running", id);
       goto out;
@@ -190,6 +190,20 @@ kill_and_wait (const struct nook_state *st, nook_err *err)
   return 0;
 }
 
+/* A frozen task only dies once thawed: SIGKILL everything, then thaw (runc does the same). */
+static void
+thaw_killed (const struct nook_state *st)
+{
+  struct nook_cgroup *cg = NULL;
+  nook_err ignored;
+
+  if (nook_cgroup_from_json (st->cgroup, &cg, &ignored) < 0)
+    return;
+  signal_all (st, SIGKILL, &ignored);
+  nook_cgroup_freeze (cg, false, &ignored);
+  nook_cgroup_free (cg);
+}
+
 int
 nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool force, nook_err *err)
 {
@@ -213,7 +227,7 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
     }
   if (nook_state_load (statefd, id, &st, err) < 0)
     return -1;
-  if (st->status == NOOK_STATUS_CREATED || st->status == NOOK_STATUS_RUNNING)
+  if (nook_status_alive (st->status))
     {
       /* Like runc: a created container's init runs nothing of the user's yet, delete just kills it. */
       if (!force && st->status != NOOK_STATUS_CREATED)
@@ -223,6 +237,8 @@ nook_container_delete (const struct nook_runtime_ctx *ctx, const char *id, bool 
           goto out;
         }
       signal_mntns (st, SIGKILL); /* the init's fellow processes (a shared pid namespace), while it lives */
+      if (st->status == NOOK_STATUS_PAUSED)
+        thaw_killed (st);
       if (kill_and_wait (st, err) < 0)
         goto out;
     }
@@ -353,7 +369,7 @@ nook_container_pids (const struct nook_runtime_ctx *ctx, const char *id, pid_t *
   *n = 0;
   if (load (ctx, id, false, &rootfd, &statefd, &st, err) < 0)
     return -1;
-  if (st->status != NOOK_STATUS_CREATED && st->status != NOOK_STATUS_RUNNING)
+  if (!nook_status_alive (st->status))
     ret = 0;
   else if (st->cgroup && nook_cgroup_from_json (st->cgroup, &cg, err) == 0 && nook_cgroup_pids (cg, pids, n, err) == 0
            && *n > 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -239,10 +240,31 @@ set_identity (const struct nook_process *p, const struct nook_seccomp_prog *prog
   return 0;
 }
 
+/* The process starts clean whatever its caller had (podman runs the runtime with SIGPIPE ignored): every
+ * disposition back to the default, nothing blocked.  Handlers do not survive execve anyway; ignored
+ * signals and the mask would. */
+static int
+reset_signals (nook_err *err)
+{
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigset_t none;
+
+  sigemptyset (&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, &dfl, NULL) < 0 && errno != EINVAL)
+      return nook_error (err, errno, "sigaction %d SIG_DFL", sig);
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    return nook_error (err, errno, "sigprocmask");
+  return 0;
+}
+
 int
 nook_process_finalize (const struct nook_process *p, const struct nook_seccomp_prog *prog, int preserve_fds,
                        bool setgroups_allowed, nook_err *err)
 {
+  if (reset_signals (err) < 0)
+    return -1;
   if (set_rlimits (p, err) < 0)
     return -1;
   umask (p->user.has_umask ? p->user.umask : 0022);
@@ -309,6 +331,47 @@ exec_search (const struct nook_process *p, nook_err *err)
         denied = true;
       else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENAMETOOLONG)
         return exec_failed (err, errno, name, true);
+      if (dirs[dlen] == '\0')
+        break;
+      dirs += dlen + 1;
+    }
+  return exec_failed (err, denied ? EACCES : ENOENT, name, true);
+}
+
+int
+nook_process_check_executable (const struct nook_process *p, nook_err *err)
+{
+  const char *name, *dirs;
+  bool denied = false;
+  struct stat st;
+
+  if (p == NULL || p->args == NULL || p->args[0] == NULL)
+    return 0; /* exec says what is wrong */
+  name = p->args[0];
+  if (name[0] == '\0')
+    return exec_failed (err, ENOENT, name, true);
+  if (strchr (name, '/') != NULL)
+    {
+      if (name[0] != '/')
+        return 0; /* relative to process.cwd: checked at exec */
+      if (stat (name, &st) < 0)
+        return errno == ENOENT || errno == ENOTDIR ? exec_failed (err, errno, name, false) : 0;
+      if (S_ISDIR (st.st_mode) || (st.st_mode & 0111) == 0)
+        return exec_failed (err, EACCES, name, false);
+      return 0;
+    }
+  for (dirs = env_path (p->env);;)
+    {
+      size_t dlen = strcspn (dirs, ":");
+      cleanup_free char *cand = xasprintf ("%.*s/%s", (int) dlen, dirs, name);
+      if (dlen == 0 || cand[0] != '/')
+        return 0; /* relative to process.cwd: exec decides */
+      if (stat (cand, &st) == 0)
+        {
+          if (!S_ISDIR (st.st_mode) && (st.st_mode & 0111) != 0)
+            return 0;
+          denied = true; /* execvp goes on looking, then says EACCES */
+        }
       if (dirs[dlen] == '\0')
         break;
       dirs += dlen + 1;

@@ -26,7 +26,8 @@ struct nook_rootfs_ctx
   const char *rootfs;      /* absolute host path of the rootfs directory */
   const char *bundle;      /* absolute host path of the bundle: relative bind sources are resolved
                               against it (NULL: against the current directory) */
-  bool userns;             /* we are in a user namespace we created (mknod impossible, locked mount flags) */
+  bool userns;             /* we are in a user namespace, ours or the caller's (rootless podman runs us in
+                              its own): mknod impossible, locked mount flags */
   bool new_netns;          /* sysfs can be mounted only when we own the network namespace */
   bool new_cgroupns;
   bool no_pivot;

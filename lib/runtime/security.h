@@ -57,6 +57,9 @@ int nook_process_finalize (const struct nook_process *p, const struct nook_secco
 /* execve the process: args[0] looked up in PATH from the process's env when it has no '/'.
  * Returns only on failure: err->status is 127 (not found) or 126 (not executable). */
 int nook_process_exec (const struct nook_process *p, nook_err *err);
+/* At create, inside the container's root: the executable exists (in $PATH when it has no '/'), as runc and
+ * crun check before `start`.  Status 127 when not: engines map it to "command not found". */
+int nook_process_check_executable (const struct nook_process *p, nook_err *err);
 
 /* Whether an LSM is active on this host (for apparmorProfile / selinuxLabel). */
 bool nook_apparmor_enabled (void);

@@ -1353,3 +1353,31 @@ nook_spec_free (struct nook_spec *s)
   kv_free (s->annotations, s->n_annotations);
   free (s);
 }
+
+int
+nook_resources_parse (json_t *obj, const char *what, struct nook_resources *out, nook_err *err)
+{
+  struct pctx c = { what, err };
+  struct nook_spec s = { 0 };
+  json_t *lx = json_pack ("{s:O}", "resources", obj);
+  int r = parse_resources (&c, lx, &s);
+
+  json_decref (lx);
+  *out = s.resources;
+  if (r < 0)
+    {
+      nook_resources_free (out);
+      return -1;
+    }
+  return 0;
+}
+
+void
+nook_resources_free (struct nook_resources *r)
+{
+  free (r->cpu_cpus);
+  free (r->cpu_mems);
+  free (r->devices);
+  kv_free (r->unified, r->n_unified);
+  memset (r, 0, sizeof (*r));
+}

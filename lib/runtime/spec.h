@@ -214,6 +214,9 @@ int nook_spec_load (const char *bundle, struct nook_spec **out, nook_err *err);
 /* Parse a "process" object (config.json's, or exec's process.json).  WHAT prefixes field names. */
 int nook_process_parse (json_t *obj, const char *what, struct nook_process **out, nook_err *err);
 void nook_spec_free (struct nook_spec *spec);
+/* Parse a LinuxResources object (`update --resources`).  Errors name fields "linux.resources.*". */
+int nook_resources_parse (json_t *obj, const char *what, struct nook_resources *out, nook_err *err);
+void nook_resources_free (struct nook_resources *r);
 void nook_process_free (struct nook_process *p);
 
 /* Capability names ("CAP_CHOWN" or "chown") <-> numbers.  -1 when unknown. */

@@ -1,5 +1,6 @@
 /* `spec` and `features`: the default config.json (as runc/crun write it) and the OCI features document. */
 #include <fcntl.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -232,6 +233,23 @@ all_cap_names (void)
   return a;
 }
 
+/* What runc and crun report: their own version and libseccomp's. */
+static json_t *
+features_annotations (void)
+{
+  const struct scmp_version *v = seccomp_version ();
+  json_t *a = json_pack ("{s:s,s:s}", "io.github.nook.version", NOOK_VERSION, "io.github.seccomp.libseccomp.version",
+                         "");
+  char buf[64];
+
+  if (v != NULL)
+    {
+      snprintf (buf, sizeof (buf), "%u.%u.%u", v->major, v->minor, v->micro);
+      json_object_set_new (a, "io.github.seccomp.libseccomp.version", json_string (buf));
+    }
+  return a;
+}
+
 char *
 nook_features_json (void)
 {
@@ -251,12 +269,14 @@ nook_features_json (void)
   json_object_set_new (lx, "apparmor", json_pack ("{s:b}", "enabled", apparmor_enabled ()));
   json_object_set_new (lx, "selinux", json_pack ("{s:b}", "enabled", selinux_enabled ()));
   json_object_set_new (lx, "intelRdt", json_pack ("{s:b}", "enabled", 0));
+  json_object_set_new (lx, "mountExtensions", json_pack ("{s:{s:b}}", "idmap", "enabled", 0));
 
   json_object_set_new (doc, "ociVersionMin", json_string ("1.0.0"));
   json_object_set_new (doc, "ociVersionMax", json_string ("1.1.0"));
   json_object_set_new (doc, "hooks", json_array ());
   json_object_set_new (doc, "mountOptions", str_array (mount_options));
   json_object_set_new (doc, "linux", lx);
-  json_object_set_new (doc, "annotations", json_pack ("{s:s}", "io.github.nook.version", NOOK_VERSION));
+  json_object_set_new (doc, "potentiallyUnsafeConfigAnnotations", json_array ());
+  json_object_set_new (doc, "annotations", features_annotations ());
   return dump (doc);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/cgroup.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/proc.h"
@@ -18,12 +19,42 @@
 
 #define STATE_MAX (4 << 20)
 
+/* The current user namespace maps every id to itself: the initial one (or one just like it). */
+static bool
+identity_uid_map (void)
+{
+  cleanup_free char *text = NULL;
+  unsigned long long a, b, c;
+  nook_err err;
+  int n = 0;
+
+  if (nook_read_file_at (AT_FDCWD, "/proc/self/uid_map", &text, NULL, 1 << 16, &err) < 0)
+    return err.code == ENOENT; /* no user namespaces in this kernel */
+  if (sscanf (text, " %llu %llu %llu %n", &a, &b, &c, &n) < 3)
+    return false;
+  return a == 0 && b == 0 && c == 4294967295ULL && text[n] == '\0';
+}
+
+bool
+nook_rootless (enum nook_rootless flag)
+{
+  const char *podman = getenv ("_CONTAINERS_USERNS_CONFIGURED");
+
+  if (flag != NOOK_ROOTLESS_AUTO)
+    return flag == NOOK_ROOTLESS_YES;
+  if (geteuid () != 0)
+    return true;
+  if (podman != NULL && podman[0] != '\0')
+    return true;
+  return !identity_uid_map ();
+}
+
 char *
-nook_runtime_root_default (void)
+nook_runtime_root_default (enum nook_rootless flag)
 {
   const char *xdg = getenv ("XDG_RUNTIME_DIR");
 
-  if (geteuid () == 0)
+  if (!nook_rootless (flag))
     return xstrdup ("/run/nook-runtime");
   if (xdg && *xdg)
     return xasprintf ("%s/nook-runtime", xdg);
@@ -165,6 +196,15 @@ compute_status (int dirfd, const struct nook_state *st)
     return NOOK_STATUS_STOPPED;
   if (faccessat (dirfd, "start.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return NOOK_STATUS_CREATED;
+  if (st->cgroup != NULL)
+    {
+      struct nook_cgroup *cg = NULL;
+      nook_err err;
+      bool frozen = nook_cgroup_from_json (st->cgroup, &cg, &err) == 0 && nook_cgroup_is_frozen (cg);
+      nook_cgroup_free (cg);
+      if (frozen)
+        return NOOK_STATUS_PAUSED;
+    }
   return NOOK_STATUS_RUNNING;
 }
 
@@ -215,6 +255,11 @@ nook_state_load (int dirfd, const char *id, struct nook_state **out, nook_err *e
   if (st->annotations == NULL)
     st->annotations = json_object ();
   st->cgroup = json_incref (json_object_get (o, "cgroup"));
+  if (st->cgroup != NULL && json_is_null (st->cgroup))
+    {
+      json_decref (st->cgroup);
+      st->cgroup = NULL;
+    }
   json_decref (o);
   st->status = compute_status (dirfd, st);
   *out = st;
@@ -247,6 +292,8 @@ nook_status_name (enum nook_status s)
       return "created";
     case NOOK_STATUS_RUNNING:
       return "running";
+    case NOOK_STATUS_PAUSED:
+      return "paused";
     default:
       return "stopped";
     }
@@ -255,7 +302,7 @@ nook_status_name (enum nook_status s)
 json_t *
 nook_state_to_oci (const struct nook_state *st)
 {
-  bool alive = st->status == NOOK_STATUS_CREATED || st->status == NOOK_STATUS_RUNNING;
+  bool alive = nook_status_alive (st->status);
   return json_pack ("{s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:O}", "ociVersion", "1.0.2", "id", st->id, "status",
                     nook_status_name (st->status), "pid", (json_int_t) (alive ? st->pid : 0), "bundle", st->bundle,
                     "rootfs", st->rootfs, "created", st->created, "owner", st->owner ? st->owner : "",

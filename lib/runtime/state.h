@@ -22,8 +22,16 @@ enum nook_status
   NOOK_STATUS_CREATING,
   NOOK_STATUS_CREATED,
   NOOK_STATUS_RUNNING,
+  NOOK_STATUS_PAUSED,   /* running, its cgroup frozen */
   NOOK_STATUS_STOPPED,
 };
+
+/* Created, running or paused: the init lives. */
+static inline bool
+nook_status_alive (enum nook_status s)
+{
+  return s == NOOK_STATUS_CREATED || s == NOOK_STATUS_RUNNING || s == NOOK_STATUS_PAUSED;
+}
 
 struct nook_state
 {
@@ -43,9 +51,22 @@ struct nook_state
   enum nook_status status; /* computed by nook_state_load */
 };
 
-/* Runtime root: --root, else $XDG_RUNTIME_DIR/nook-runtime (unset or empty counts as unset) for users,
- * /run/nook-runtime for root.  Returned string is allocated. */
-char *nook_runtime_root_default (void);
+enum nook_rootless
+{
+  NOOK_ROOTLESS_AUTO = 0,
+  NOOK_ROOTLESS_YES,
+  NOOK_ROOTLESS_NO,
+};
+
+/* "Am I unprivileged on the host?" (crun's and runc's question, not "is euid 0"): rootless podman runs
+ * the runtime as root inside its own user namespace.  YES/NO force the answer (--rootless); AUTO: euid
+ * other than 0, or podman's marker $_CONTAINERS_USERNS_CONFIGURED, or a user namespace whose uid_map is
+ * not the full identity map "0 0 4294967295".  Decides the default state root, the cgroup handling and
+ * the state's "rootless". */
+bool nook_rootless (enum nook_rootless flag);
+/* Runtime root: --root, else when rootless $XDG_RUNTIME_DIR/nook-runtime (unset or empty counts as unset;
+ * then /tmp/nook-runtime-EUID), /run/nook-runtime for the host's root.  Returned string is allocated. */
+char *nook_runtime_root_default (enum nook_rootless flag);
 /* Open (creating, mode 0700) the runtime root; returns an O_DIRECTORY fd. */
 int nook_root_open (const char *root, nook_err *err);
 /* Container IDs: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most NOOK_ID_MAX bytes. */
