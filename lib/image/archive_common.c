@@ -70,7 +70,7 @@ int
 arch_copy_hash (int in, int out, char digest[72], uint64_t *size, nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new_bulk ();
+  struct nook_sha256 *h = nook_sha256_new ();
   uint64_t total = 0;
   int ret = 0;
 
@@ -146,7 +146,7 @@ arch_decompress (int in, int out, char digest[72], uint64_t *size, nook_err *err
   if (nook_archive_load (err) < 0)
     return -1;
   a = archive_read_new ();
-  h = nook_sha256_new_bulk ();
+  h = nook_sha256_new ();
   *size = 0;
   archive_read_support_filter_all (a);
   archive_read_support_format_raw (a);

@@ -150,7 +150,7 @@ static int
 unpack_data (struct archive *a, int fd, struct member *m, const char *input, nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new_bulk ();
+  struct nook_sha256 *h = nook_sha256_new ();
   int ret = 0;
 
   m->size = 0;

@@ -89,7 +89,7 @@ static int
 put_fd (struct saver *sv, const char *path, int fd, int64_t size, char digest[72], nook_err *err)
 {
   cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new_bulk ();
+  struct nook_sha256 *h = nook_sha256_new ();
   int64_t left = size;
   int ret = put_header (sv, path, false, size, err);
 

@@ -118,7 +118,7 @@ static void
 hash_reset (struct xfer *x)
 {
   nook_sha256_free (x->hash);
-  x->hash = nook_sha256_new_bulk ();
+  x->hash = nook_sha256_new ();
   x->have = 0;
 }
 

@@ -1,11 +1,15 @@
 /* Compiled seccomp programs cached by content.  Compiling a podman-sized profile with libseccomp takes
  * ~10 ms, more than the rest of a container start; the same profile is used again and again. The cache
  * is private to the caller (mode 0700): /var/cache/nook/seccomp for root, $XDG_CACHE_HOME/nook/seccomp
- * (~/.cache/nook/seccomp) for users; entries are keyed by the sha256 of everything that goes into the
- * program: the profile, libseccomp's version and the kernel's architecture. */
+ * (~/.cache/nook/seccomp) for users.  An entry holds the key (a canonical text of everything that goes
+ * into the program: the profile, libseccomp's version and the kernel's architecture) and the program; it
+ * is named by a 128-bit FNV-1a hash of the key and used only when the stored key is the same text, so a
+ * hash collision costs a compilation, never a wrong filter (and no cryptographic hash is needed on the
+ * runtime path). */
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,98 +17,131 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "image/digest.h"
 #include "runtime/security.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strutil.h"
 
 #define MAX_PROG (1 << 20)
+#define MAX_KEY (4 << 20)
 
-static void
-add (struct nook_sha256 *h, const char *s)
+struct key
 {
-  nook_sha256_update (h, s ? s : "-", strlen (s ? s : "-") + 1);
+  char *text;
+  size_t len, cap;
+};
+
+/* Each value and its terminating NUL: the text cannot be ambiguous. */
+static void
+add (struct key *k, const char *s)
+{
+  size_t n = strlen (s ? s : "-") + 1;
+
+  if (k->len + n > k->cap)
+    {
+      k->cap = (k->len + n) * 2;
+      k->text = xrealloc (k->text, k->cap);
+    }
+  memcpy (k->text + k->len, s ? s : "-", n);
+  k->len += n;
 }
 
 static void
-add_strv (struct nook_sha256 *h, char *const *v)
+add_strv (struct key *k, char *const *v)
 {
   for (size_t i = 0; v && v[i]; i++)
-    add (h, v[i]);
-  add (h, "|");
+    add (k, v[i]);
+  add (k, "|");
 }
 
 static void
-add_u64 (struct nook_sha256 *h, uint64_t v)
+add_u64 (struct key *k, uint64_t v)
 {
   char buf[32];
   snprintf (buf, sizeof (buf), "%llu", (unsigned long long) v);
-  add (h, buf);
+  add (k, buf);
 }
 
 static void
-key_of (const struct nook_seccomp *s, char out[72])
+key_of (const struct nook_seccomp *s, struct key *k)
 {
-  struct nook_sha256 *h = nook_sha256_new ();
   const struct scmp_version *v = seccomp_version ();
   struct utsname u;
 
   uname (&u);
-  add (h, "program-format-2"); /* 2: with the -ENOSYS stub (seccomp.c) */
-  add (h, u.machine);
-  add_u64 (h, v ? v->major * 10000u + v->minor * 100u + v->micro : 0);
-  add (h, s->default_action);
-  add_u64 (h, s->has_default_errno_ret ? s->default_errno_ret + 1ull : 0);
-  add_strv (h, s->architectures);
-  add_strv (h, s->flags);
+  add (k, "program-format-3"); /* 3: the key stored in the entry */
+  add (k, u.machine);
+  add_u64 (k, v ? v->major * 10000u + v->minor * 100u + v->micro : 0);
+  add (k, s->default_action);
+  add_u64 (k, s->has_default_errno_ret ? s->default_errno_ret + 1ull : 0);
+  add_strv (k, s->architectures);
+  add_strv (k, s->flags);
   for (size_t i = 0; i < s->n_rules; i++)
     {
       const struct nook_seccomp_rule *r = &s->rules[i];
-      add_strv (h, r->names);
-      add (h, r->action);
-      add_u64 (h, r->has_errno_ret ? r->errno_ret + 1ull : 0);
-      for (size_t k = 0; k < r->n_args; k++)
+      add_strv (k, r->names);
+      add (k, r->action);
+      add_u64 (k, r->has_errno_ret ? r->errno_ret + 1ull : 0);
+      for (size_t a = 0; a < r->n_args; a++)
         {
-          add_u64 (h, r->args[k].index);
-          add_u64 (h, r->args[k].value);
-          add_u64 (h, r->args[k].value_two);
-          add (h, r->args[k].op);
+          add_u64 (k, r->args[a].index);
+          add_u64 (k, r->args[a].value);
+          add_u64 (k, r->args[a].value_two);
+          add (k, r->args[a].op);
         }
-      add (h, "/rule");
+      add (k, "/rule");
     }
-  nook_sha256_final (h, out);
-  nook_sha256_free (h);
 }
 
-/* The file: 4 bytes of flags, then the filter. */
+/* The entry's name: FNV-1a 64 over the key, twice with different offset bases (32 hex digits). */
+static void
+key_name (const struct key *k, char out[33])
+{
+  uint64_t h[2] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull };
+
+  for (int j = 0; j < 2; j++)
+    for (size_t i = 0; i < k->len; i++)
+      h[j] = (h[j] ^ (unsigned char) k->text[i]) * 0x100000001b3ull;
+  snprintf (out, 33, "%016llx%016llx", (unsigned long long) h[0], (unsigned long long) h[1]);
+}
+
+/* The file: 4 bytes of flags, 4 bytes of key length, the key, then the filter. */
 static int
-load (int dirfd, const char *name, struct nook_seccomp_prog *out)
+load (int dirfd, const char *name, const struct key *k, struct nook_seccomp_prog *out)
 {
   cleanup_free char *data = NULL;
-  size_t len = 0;
+  size_t len = 0, n;
+  uint32_t klen;
   nook_err ignored;
 
-  if (nook_read_file_at (dirfd, name, &data, &len, MAX_PROG, &ignored) < 0 || len < 4 + sizeof (struct sock_filter)
-      || (len - 4) % sizeof (struct sock_filter) != 0 || (len - 4) / sizeof (struct sock_filter) > 0xffff)
+  if (nook_read_file_at (dirfd, name, &data, &len, MAX_PROG + MAX_KEY, &ignored) < 0 || len < 8)
+    return -1;
+  memcpy (&klen, data + 4, 4);
+  if (klen != k->len || len - 8 < klen || memcmp (data + 8, k->text, klen) != 0)
+    return -1;
+  n = len - 8 - klen;
+  if (n < sizeof (struct sock_filter) || n % sizeof (struct sock_filter) != 0 || n / sizeof (struct sock_filter) > 0xffff)
     return -1;
   memcpy (&out->flags, data, 4);
-  out->len = (unsigned short) ((len - 4) / sizeof (struct sock_filter));
-  out->filter = xmalloc (len - 4);
-  memcpy (out->filter, data + 4, len - 4);
+  out->len = (unsigned short) (n / sizeof (struct sock_filter));
+  out->filter = xmalloc (n);
+  memcpy (out->filter, data + 8 + klen, n);
   return 0;
 }
 
 static void
-store (int dirfd, const char *name, const struct nook_seccomp_prog *p)
+store (int dirfd, const char *name, const struct key *k, const struct nook_seccomp_prog *p)
 {
   size_t n = (size_t) p->len * sizeof (struct sock_filter);
-  cleanup_free char *data = xmalloc (n + 4);
+  cleanup_free char *data = xmalloc (8 + k->len + n);
+  uint32_t klen = (uint32_t) k->len;
   nook_err ignored;
 
   memcpy (data, &p->flags, 4);
-  memcpy (data + 4, p->filter, n);
-  nook_write_file_atomic (dirfd, name, data, n + 4, 0600, false, &ignored);
+  memcpy (data + 4, &klen, 4);
+  memcpy (data + 8, k->text, k->len);
+  memcpy (data + 8 + k->len, p->filter, n);
+  nook_write_file_atomic (dirfd, name, data, 8 + k->len + n, 0600, false, &ignored);
 }
 
 static char *
@@ -128,7 +165,10 @@ nook_seccomp_compile_cached (const struct nook_seccomp *s, struct nook_seccomp_p
   cleanup_close int dirfd = -1;
   nook_err ignored;
   struct stat st;
-  char key[72];
+  cleanup_free char *text = NULL;
+  struct key k = { 0 };
+  char name[33];
+  int ret;
 
   if (dir == NULL || nook_mkdir_p (dir, 0700, &ignored) < 0)
     return nook_seccomp_compile (s, out, err);
@@ -139,12 +179,15 @@ nook_seccomp_compile_cached (const struct nook_seccomp *s, struct nook_seccomp_p
       close (dirfd);
       dirfd = -1;
     }
-  key_of (s, key);
-  if (dirfd >= 0 && load (dirfd, key + 7, out) == 0)
+  key_of (s, &k);
+  text = k.text;
+  if (k.len > MAX_KEY)
+    return nook_seccomp_compile (s, out, err);
+  key_name (&k, name);
+  if (dirfd >= 0 && load (dirfd, name, &k, out) == 0)
     return 0;
-  if (nook_seccomp_compile (s, out, err) < 0)
-    return -1;
-  if (dirfd >= 0)
-    store (dirfd, key + 7, out);
-  return 0;
+  ret = nook_seccomp_compile (s, out, err);
+  if (ret == 0 && dirfd >= 0)
+    store (dirfd, name, &k, out);
+  return ret;
 }

@@ -454,7 +454,7 @@ nook_layer_extract (int fd, int dirfd, const struct nook_extract_opts *opts, str
   x.max = x.opts->max_bytes ? x.opts->max_bytes : nook_extract_bound (0);
   x.buf = xmalloc (XT_BUF_SIZE);
   x.inbuf = xmalloc (XT_BUF_SIZE);
-  x.hash = nook_sha256_new_bulk ();
+  x.hash = nook_sha256_new ();
   if (x.hash == NULL)
     ret = nook_error (err, ENOMEM, "sha256");
   else

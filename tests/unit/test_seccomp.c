@@ -1,5 +1,7 @@
 /* Seccomp: compile profiles with libseccomp, load them in forked children and watch syscalls fail. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -330,10 +332,84 @@ test_enosys_for_newer_syscalls (void)
   nook_seccomp_prog_free (&prog);
 }
 
+/* The cache (as an unprivileged user: root's is /var/cache): a miss stores an entry, a hit gives the same
+ * program, and an entry whose stored key differs (a hash collision, a damaged file) is compiled again and
+ * rewritten, never used. */
+static int
+child_cache (const char *dir)
+{
+  struct nook_seccomp_rule rule = { .names = mkdir_names, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
+                                    .errno_ret = 77 };
+  struct nook_seccomp s = profile ("SCMP_ACT_ALLOW", &rule, 1);
+  struct nook_seccomp_prog a = { 0 }, b = { 0 }, c = { 0 };
+  char sub[PATH_MAX], path[PATH_MAX * 2], orig[65536], now[65536];
+  nook_err err = { 0 };
+  struct dirent *de;
+  DIR *d;
+  FILE *f;
+  size_t n = 0, m;
+
+  if (setenv ("XDG_CACHE_HOME", dir, 1) < 0 || nook_seccomp_compile_cached (&s, &a, &err) < 0)
+    return 1;
+  snprintf (sub, sizeof sub, "%s/nook/seccomp", dir);
+  d = opendir (sub);
+  while (d && (de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.')
+      snprintf (path, sizeof path, "%s/%s", sub, de->d_name), n++;
+  if (d)
+    closedir (d);
+  if (n != 1 || strlen (strrchr (path, '/') + 1) != 32)
+    return 2;
+  if (nook_seccomp_compile_cached (&s, &b, &err) < 0 || a.len != b.len || a.flags != b.flags
+      || memcmp (a.filter, b.filter, a.len * sizeof (struct sock_filter)) != 0)
+    return 3;
+  f = fopen (path, "r+");
+  if (f == NULL || (n = fread (orig, 1, sizeof orig, f)) < 20)
+    return 4;
+  fseek (f, 10, SEEK_SET); /* inside the stored key */
+  fputc (orig[10] ^ 0x55, f);
+  fclose (f);
+  if (nook_seccomp_compile_cached (&s, &c, &err) < 0 || c.len != a.len
+      || memcmp (a.filter, c.filter, a.len * sizeof (struct sock_filter)) != 0)
+    return 5;
+  f = fopen (path, "r");
+  m = f ? fread (now, 1, sizeof now, f) : 0;
+  if (f)
+    fclose (f);
+  if (m != n || memcmp (orig, now, n) != 0)
+    return 6;
+  nook_seccomp_prog_free (&a);
+  nook_seccomp_prog_free (&b);
+  nook_seccomp_prog_free (&c);
+  return 0;
+}
+
+static void
+test_cache (void)
+{
+  char dir[] = "/tmp/nook-seccomp-cache.XXXXXX";
+  char cmd[64];
+  int status = -1;
+  pid_t pid;
+
+  CHECK (mkdtemp (dir) != NULL);
+  CHECK (chown (dir, 65534, 65534) == 0);
+  pid = fork ();
+  if (pid == 0)
+    _exit (setgid (65534) == 0 && setuid (65534) == 0 ? child_cache (dir) : 9);
+  waitpid (pid, &status, 0);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    printf ("    cache child exit %d\n", WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+  CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK (system (cmd) == 0);
+}
+
 int
 main (void)
 {
   RUN (test_errno_rule);
+  RUN (test_cache);
   RUN (test_enosys_for_newer_syscalls);
   RUN (test_default_errno);
   RUN (test_unknown_names);
