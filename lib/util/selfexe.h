@@ -19,7 +19,7 @@
  * re-exec it does not return. */
 int nook_reexec_sealed (char **argv, nook_err *err);
 
-/* Whether /proc/self/exe is a protected image (a sealed memfd or a read-only overlayfs); for tests. */
+/* Whether /proc/self/exe is a protected image (a sealed memfd or a read-only overlayfs). */
 int nook_selfexe_protected (void);
 
 #endif
