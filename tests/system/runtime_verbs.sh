@@ -267,9 +267,11 @@ OUT=$(echo $OUT)
 assert_ok listen_fds "2 1 3 4"
 
 # A device both bind-mounted by a `mounts` entry and listed in linux.devices (podman --privileged,
-# rootless): the mount stays, no error.
+# rootless): the mount stays, no error.  (A device listed in linux.devices is usable only when a
+# resources.devices rule allows it, as with runc: podman --privileged allows "a".)
 jq_edit "$B/config.json" '.mounts += [{destination: "/dev/null", type: "bind", source: "/dev/null", options: ["rbind", "rw"]}]
-  | .linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 3}]'
+  | .linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 3}]
+  | .linux.resources.devices = ((.linux.resources.devices // []) + [{allow: true, type: "c", major: 1, minor: 3, access: "rwm"}])'
 set_args "$B" sh -c 'echo x > /dev/null && stat -c "%t:%T" /dev/null'
 capture rt run -b "$B" "$(new_id)"
 assert_ok device_already_bind_mounted "1:3"
