@@ -126,6 +126,22 @@ bind_node (int dirfd, const char *name, const struct nook_device *d, nook_err *e
   return nook_rootfs_bind_fd (srcfd, d->path, dstfd, d->path, false, err);
 }
 
+/* The device is already there as a mount point (a `mounts` entry bound the host's node, as podman does for
+ * --privileged rootless): it cannot be removed (EBUSY) and needs no node of ours. */
+static bool
+already_mounted (int dirfd, const char *name, const struct nook_device *d)
+{
+  struct stat st, parent;
+
+  if (d->type == 'p' || fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || fstat (dirfd, &parent) < 0)
+    return false;
+  if ((st.st_mode & S_IFMT) != type_bits (d->type) || major (st.st_rdev) != d->major
+      || minor (st.st_rdev) != d->minor)
+    return false;
+  /* A mount point: another device (filesystem) than its directory's. */
+  return st.st_dev != parent.st_dev;
+}
+
 static int
 create_device (const struct nook_rootfs_ctx *ctx, int rootfd, const struct nook_device *d, nook_err *err)
 {
@@ -137,6 +153,8 @@ create_device (const struct nook_rootfs_ctx *ctx, int rootfd, const struct nook_
   dirfd = nook_ensure_in_root (rootfd, parent, true, 0755, err);
   if (dirfd < 0)
     return -1;
+  if (already_mounted (dirfd, name, d))
+    return 0;
   if (remove_entry (dirfd, name, d->path, err) < 0)
     return -1;
   if (d->type == 'p') /* a fifo needs no privilege */

@@ -11,6 +11,7 @@ require_runtime
 
 B=$TMP/bundle
 mode_bundle "$B" || { fail make_bundle "could not create a bundle" "$(cd "$TMP" && rt_plain spec 2>&1)"; finish; }
+cp "$B/config.json" "$TMP/config.orig"
 
 # ---- a delegated cgroup v2 for the rootless run ----------------------------------------------------------
 UNIFIED=/sys/fs/cgroup/unified
@@ -264,6 +265,17 @@ capture as_mode bash -c 'exec 3< /dev/null 4< /dev/null 5< /dev/null; export LIS
   sh "$NOOK_RUNTIME" --root "$RTROOT" run -b "$B" "$(new_id)"
 OUT=$(echo $OUT)
 assert_ok listen_fds "2 1 3 4"
+
+# A device both bind-mounted by a `mounts` entry and listed in linux.devices (podman --privileged,
+# rootless): the mount stays, no error.  (A device listed in linux.devices is usable only when a
+# resources.devices rule allows it, as with runc: podman --privileged allows "a".)
+jq_edit "$B/config.json" '.mounts += [{destination: "/dev/null", type: "bind", source: "/dev/null", options: ["rbind", "rw"]}]
+  | .linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 3}]
+  | .linux.resources.devices = ((.linux.resources.devices // []) + [{allow: true, type: "c", major: 1, minor: 3, access: "rwm"}])'
+set_args "$B" sh -c 'echo x > /dev/null && stat -c "%t:%T" /dev/null'
+capture rt run -b "$B" "$(new_id)"
+assert_ok device_already_bind_mounted "1:3"
+cp "$TMP/config.orig" "$B/config.json"
 
 # ---- process: null -----------------------------------------------------------------------------------------
 cp "$B/config.json" "$TMP/config.keep"
