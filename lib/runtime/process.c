@@ -246,16 +246,11 @@ set_identity (const struct nook_process *p, const struct nook_seccomp_prog *prog
 static int
 reset_signals (nook_err *err)
 {
-  struct sigaction dfl = { .sa_handler = SIG_DFL };
-  sigset_t none;
-
-  sigemptyset (&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, &dfl, NULL) < 0 && errno != EINVAL)
-      return nook_error (err, errno, "sigaction %d SIG_DFL", sig);
-  sigemptyset (&none);
-  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
-    return nook_error (err, errno, "sigprocmask");
+  for (int sig = 1; sig <= 64; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP && sys_sigaction_default (sig) < 0 && errno != EINVAL)
+      return nook_error (err, errno, "rt_sigaction %d SIG_DFL", sig);
+  if (sys_sigunblock_all () < 0)
+    return nook_error (err, errno, "rt_sigprocmask");
   return 0;
 }
 

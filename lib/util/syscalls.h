@@ -206,4 +206,27 @@ sys_bpf (int cmd, void *attr, unsigned int size)
   return (int) syscall (SYS_bpf, cmd, attr, size);
 }
 
+/* rt_sigaction(2) setting SIG_DFL, bypassing glibc (which refuses its internal signals 32 and 33, and which
+ * a sanitizer intercepts): a caller may have left those ignored, and ignored dispositions survive execve. */
+static inline int
+sys_sigaction_default (int sig)
+{
+  struct
+  {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+  } ksa = { 0 };
+  return (int) syscall (SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+}
+
+/* rt_sigprocmask(2) unblocking every signal, glibc's reserved ones included. */
+static inline int
+sys_sigunblock_all (void)
+{
+  uint64_t none = 0;
+  return (int) syscall (SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+}
+
 #endif

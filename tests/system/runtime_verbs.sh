@@ -229,11 +229,18 @@ if jq -e '.ociVersionMin and .ociVersionMax and (.hooks | type == "array") and (
   pass features_complete; else fail features_complete "features: $(jq -c . <<< "$OUT" 2> /dev/null | cut -c 1-300)" "$ERR"; fi
 
 # ---- the process starts clean --------------------------------------------------------------------------------
-# The caller ignores SIGPIPE and SIGUSR1 and blocks SIGTERM and SIGUSR2 (podman runs runtimes with SIGPIPE
+# The caller ignores SIGPIPE, SIGUSR1 and glibc's reserved signals 32 and 33 (which glibc's sigaction cannot
+# reset; a CI runner left them ignored) and blocks SIGTERM and SIGUSR2 (podman runs runtimes with SIGPIPE
 # ignored): none of it reaches the container.
+IGN_RESERVED='import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+for s in (32, 33):
+    libc.syscall(13, s, struct.pack("QQQQ", 1, 0, 0, 0), None, 8)'
+
 set_args "$B" sh -c 'grep -E "^Sig(Ign|Blk):" /proc/self/status | tr -s "\t " " " | tr "\n" " "'
 capture as_mode python3 -c '
 import os, signal, sys
+'"$IGN_RESERVED"'
 signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGUSR2])
@@ -246,6 +253,7 @@ eid=$(new_id)
 rt run -d -b "$B" "$eid" > /dev/null 2>&1
 capture as_mode python3 -c '
 import os, signal, sys
+'"$IGN_RESERVED"'
 signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
 os.execv(sys.argv[1], sys.argv[1:])' "$NOOK_RUNTIME" --root "$RTROOT" exec "$eid" sh -c 'grep -E "^Sig(Ign|Blk):" /proc/self/status | tr -s "\t " " " | tr "\n" " "'
