@@ -130,7 +130,7 @@ set_args () {
 ct () {
   local b=$1
   shift
-  set_args "$b" "$@" || { OUT= ERR="set_args failed" RC=255; return; }
+  set_args "$b" "$@" || { OUT="" ERR="set_args failed" RC=255; return; }
   CT_ID=$(new_id)
   capture rt run -b "$b" "$CT_ID"
 }

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "store/archive_lib.h"
-#include "image/digest.h"
-#include "image/reference.h"
+#include "util/digest.h"
+#include "store/reference.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strutil.h"

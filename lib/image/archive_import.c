@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "image/archive_internal.h"
-#include "image/digest.h"
+#include "util/digest.h"
 #include "image/manifest.h"
 #include "util/cleanup.h"
 #include "util/strutil.h"

@@ -17,9 +17,9 @@
 
 #include "store/archive_lib.h"
 #include "image/archive_internal.h"
-#include "image/digest.h"
+#include "util/digest.h"
 #include "image/manifest.h"
-#include "image/reference.h"
+#include "store/reference.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"

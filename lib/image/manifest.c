@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include "image/reference.h"
+#include "store/reference.h"
 #include "util/cleanup.h"
 #include "util/strutil.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "image/manifest.h"
-#include "image/reference.h"
+#include "store/reference.h"
 #include "util/strutil.h"
 
 char *

@@ -14,7 +14,7 @@
 #include "image/manifest.h"
 #include "image/progress.h"
 #include "image/pull_internal.h"
-#include "image/reference.h"
+#include "store/reference.h"
 #include "image/regconf.h"
 #include "image/registry.h"
 #include "runtime/state.h"

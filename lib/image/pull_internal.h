@@ -5,7 +5,7 @@
 #include "image/manifest.h"
 #include "image/progress.h"
 #include "image/pull.h"
-#include "image/reference.h"
+#include "store/reference.h"
 #include "image/registry.h"
 
 struct pull

@@ -10,9 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "image/digest.h"
+#include "util/digest.h"
 #include "image/manifest.h"
-#include "image/reference.h"
+#include "store/reference.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"

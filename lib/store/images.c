@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/reference.h"
+#include "store/reference.h"
 #include "runtime/state.h"
 #include "store/store_internal.h"
 #include "util/cleanup.h"

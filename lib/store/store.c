@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image/digest.h"
-#include "image/reference.h"
+#include "util/digest.h"
+#include "store/reference.h"
 #include "runtime/userns.h"
 #include "store/store_internal.h"
 #include "util/cleanup.h"

@@ -3,7 +3,7 @@
  * by the few verbs that use them (pull/push/login, load/save/import/cp, bulk hashing, the root bridge).
  *
  * Each library has one module in the layer that uses it (image/curl_lib.h, store/archive_lib.h,
- * image/crypto_lib.h, net/mnl_lib.h).  The module declares a struct of function pointers typed with
+ * util/crypto_lib.h, net/mnl_lib.h).  The module declares a struct of function pointers typed with
  * __typeof__ of the library's own prototypes, and maps the library's function names onto that table, so
  * call sites read as ordinary library calls and the compiler checks every argument.
  *

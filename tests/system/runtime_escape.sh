@@ -33,7 +33,7 @@ n=0
 for target in "/../../../../tmp/nook-escape-$$" "../../../../../../tmp/nook-escape-rel-$$"; do
   n=$((n + 1))
   host=/tmp/${target##*/tmp/}
-  rm -rf "$R/mnt"
+  rm -rf "${R:?}/mnt"
   ln -s "$target" "$R/mnt"
   chown -h "$owner" "$R/mnt"
   cp "$TMP/config.orig" "$CFG"
@@ -69,7 +69,7 @@ chown "$owner" "$R/opt"
 mkdir -p "$TMP/bindsrc"
 echo from-host > "$TMP/bindsrc/f"
 chmod -R a+rX "$TMP/bindsrc"
-rm -rf "$R/mnt"
+rm -rf "${R:?}/mnt"
 ln -s "/../../../../tmp/nook-escape-bind-$$" "$R/mnt"
 chown -h "$owner" "$R/mnt"
 cp "$TMP/config.orig" "$CFG"

@@ -16,7 +16,7 @@ cp "$B/config.json" "$TMP/config.orig"
 # ---- a delegated cgroup v2 for the rootless run ----------------------------------------------------------
 UNIFIED=/sys/fs/cgroup/unified
 [ "$(stat -f -c %T /sys/fs/cgroup 2> /dev/null)" = cgroup2fs ] && UNIFIED=/sys/fs/cgroup
-DELEG= ORIG_CG=
+DELEG="" ORIG_CG=""
 if [ "$MODE" = rootless ] && [ "$(stat -f -c %T "$UNIFIED" 2> /dev/null)" = cgroup2fs ]; then
   ORIG_CG=$(awk -F: '$1 == "0" { print $3 }' /proc/$$/cgroup)
   DELEG=$UNIFIED/nook-verbs-$$

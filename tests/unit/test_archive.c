@@ -12,7 +12,7 @@
 
 #include "harness.h"
 #include "image/archive.h"
-#include "image/digest.h"
+#include "util/digest.h"
 #include "image/manifest.h"
 #include "store/store.h"
 #include "util/cleanup.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "image/digest.h"
+#include "util/digest.h"
 #include "runtime/userns.h"
 #include "store/extract.h"
 #include "util/fs.h"
@@ -823,7 +823,7 @@ test_rootless (void)
   sh = mmap (NULL, sizeof (*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   tar = make_tar (ents, COMP_GZIP);
   dir = new_dir ();
-  chown (dir, TEST_UID, TEST_UID);
+  CHECK (chown (dir, TEST_UID, TEST_UID) == 0);
   CHECK (run_rootless (tar, dir, sh) == 0);
   if (sh->ret != 0)
     printf ("    %s\n", sh->err.msg);
@@ -846,7 +846,7 @@ test_rootless (void)
 
   tar = make_tar (unmapped, COMP_NONE);
   dir = new_dir ();
-  chown (dir, TEST_UID, TEST_UID);
+  CHECK (chown (dir, TEST_UID, TEST_UID) == 0);
   CHECK (run_rootless (tar, dir, sh) < 0);
   CHECK (contains (sh->err.msg, "layer entry `far`: uid 70000 is not mapped in the user namespace: potentially "
                                 "insufficient UIDs or GIDs available"));

@@ -29,7 +29,11 @@ static void
 ln (const char *target, const char *rel)
 {
   char *p = xasprintf ("%s/%s", top, rel);
-  symlink (target, p);
+  if (symlink (target, p) < 0)
+    {
+      perror ("symlink");
+      abort ();
+    }
   free (p);
 }
 
@@ -199,7 +203,7 @@ test_rm_rf_hostile (void)
           /* a directory its owner cannot write or search */
           mkdirat (cur, "locked", 0755);
           close (openat (cur, "locked/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-          fchmodat (cur, "locked", 0, 0);
+          CHECK (fchmodat (cur, "locked", 0, 0) == 0);
         }
       mkdirat (cur, "d", 0755);
       next = openat (cur, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

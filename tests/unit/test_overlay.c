@@ -96,7 +96,8 @@ view_ok (int (*fn) (const struct nook_overlay *, const char *, nook_err *), cons
           printf ("    %s: %s\n", name, err.msg);
           _exit (3);
         }
-      chdir (target);
+      if (chdir (target) < 0)
+        _exit (4);
       int bad = (stat ("a/file1", &sb) < 0) + (stat ("a/file2", &sb) < 0) + (stat ("d/y", &sb) < 0)
                 + (stat ("d/x", &sb) == 0) + (lstat ("gone", &sb) == 0);
       _exit (bad ? 4 : 0);

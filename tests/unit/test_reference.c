@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "image/digest.h"
-#include "image/reference.h"
+#include "util/digest.h"
+#include "store/reference.h"
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "image/digest.h"
+#include "util/digest.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

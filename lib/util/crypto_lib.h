@@ -1,4 +1,4 @@
-/* libcrypto: SHA-256 of bulk data (blobs and layers); see image/digest.h.
+/* libcrypto: SHA-256 of bulk data (blobs and layers); see util/digest.h.
  * Loaded with dlopen on first use (see util/dl.h); the function names below are mapped onto the table. */
 #ifndef NOOK_IMAGE_CRYPTO_LIB_H
 #define NOOK_IMAGE_CRYPTO_LIB_H

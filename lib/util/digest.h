@@ -1,4 +1,4 @@
-/* Streaming sha256 (OpenSSL libcrypto's EVP, loaded with dlopen by the verbs that hash: image/crypto_lib.h).
+/* Streaming sha256 (OpenSSL libcrypto's EVP, loaded with dlopen by the verbs that hash: util/crypto_lib.h).
  * The runtime path hashes nothing: its seccomp cache is keyed without a cryptographic hash. */
 #ifndef NOOK_IMAGE_DIGEST_H
 #define NOOK_IMAGE_DIGEST_H

@@ -1,10 +1,10 @@
-/* Streaming sha256 on OpenSSL libcrypto's EVP, loaded with dlopen on first use (image/crypto_lib.h). */
-#include "image/digest.h"
+/* Streaming sha256 on OpenSSL libcrypto's EVP, loaded with dlopen on first use (util/crypto_lib.h). */
+#include "util/digest.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/crypto_lib.h"
+#include "util/crypto_lib.h"
 #include "util/log.h"
 #include "util/strutil.h"
 

@@ -10,7 +10,7 @@
  *
  * and normalized like ParseNormalizedNamed: no domain -> docker.io, a single docker.io component ->
  * library/X, index.docker.io -> docker.io. */
-#include "image/reference.h"
+#include "store/reference.h"
 
 #include <ctype.h>
 #include <stdlib.h>

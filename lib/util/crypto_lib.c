@@ -1,6 +1,6 @@
-/* libcrypto.so.3 through dlopen (see image/crypto_lib.h, util/dl.h). */
+/* libcrypto.so.3 through dlopen (see util/crypto_lib.h, util/dl.h). */
 #define NOOK_CRYPTO_LIB_IMPL 1
-#include "image/crypto_lib.h"
+#include "util/crypto_lib.h"
 
 #include "util/dl.h"
 
