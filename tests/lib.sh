@@ -2,8 +2,8 @@
 #
 # A suite runs as root; NOOK_TEST_MODE=root|rootless (tests/run sets it from the suite's "# modes:" line)
 # says whether the runtime is run as root or as the unprivileged user `nooktest` (through `as_user`).
-# Results are lines "PASS: <suite>: <name>" / "FAIL: <suite>: <name>: <why>" (details indented below);
-# tests/run counts them.  Suites never `set -e`: one failing check must not hide the others.
+# Results are TAP lines "ok - <suite>: <name>" / "not ok - <suite>: <name>: <why>" (details indented below) /
+# "ok - <suite>: <name> # SKIP <why>"; tests/run counts them.  Suites never `set -e`: one failing check must not hide the others.
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BUILD=${BUILD:-build}
@@ -39,11 +39,13 @@ N_PASS=0
 N_FAIL=0
 ID_COUNTER=0
 
-pass () { N_PASS=$((N_PASS + 1)); echo "PASS: $SUITE: $1"; }
+pass () { N_PASS=$((N_PASS + 1)); echo "ok - $SUITE: $1"; }
+# skip NAME WHY: a check that cannot run here (a missing tool or kernel feature), reported as such, never as a pass.
+skip () { echo "ok - $SUITE: $1 # SKIP $2"; }
 # fail NAME WHY [DETAILS]: details (e.g. the runtime's stderr) are printed indented on the next lines.
 fail () {
   N_FAIL=$((N_FAIL + 1))
-  echo "FAIL: $SUITE: $1: $2"
+  echo "not ok - $SUITE: $1: $2"
   [ -n "${3:-}" ] && printf '%s\n' "$3" | head -n 20 | cut -c 1-300 | sed 's/^/    | /'
   return 0
 }

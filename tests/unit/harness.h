@@ -1,4 +1,5 @@
-/* Minimal unit-test harness.  Each test prints "PASS: file: name" or "FAIL: file: name: why";
+/* Minimal unit-test harness printing TAP: each test prints "ok - file: name", "not ok - file: name" (the
+ * failed checks on the lines before it) or "ok - file: name # SKIP why" (a test that called SKIP_TEST);
  * tests/run counts those lines.  A test binary exits non-zero when any test failed. */
 #ifndef NOOK_TEST_HARNESS_H
 #define NOOK_TEST_HARNESS_H
@@ -8,6 +9,7 @@
 #include <string.h>
 
 static int harness_failed_now;
+static const char *harness_skip_why;
 static int harness_passed, harness_failed;
 
 #define CHECK(cond)                                                                                       \
@@ -38,18 +40,39 @@ static int harness_passed, harness_failed;
   do                                                                                                      \
     {                                                                                                     \
       harness_failed_now = 0;                                                                             \
+      harness_skip_why = NULL;                                                                            \
       fn ();                                                                                              \
       if (harness_failed_now)                                                                             \
         {                                                                                                 \
           harness_failed++;                                                                               \
-          printf ("FAIL: %s: %s\n", __FILE__, #fn);                                                       \
+          printf ("not ok - %s: %s\n", __FILE__, #fn);                                                    \
         }                                                                                                 \
+      else if (harness_skip_why)                                                                          \
+        printf ("ok - %s: %s # SKIP %s\n", __FILE__, #fn, harness_skip_why);                              \
       else                                                                                                \
         {                                                                                                 \
           harness_passed++;                                                                               \
-          printf ("PASS: %s: %s\n", __FILE__, #fn);                                                       \
+          printf ("ok - %s: %s\n", __FILE__, #fn);                                                        \
         }                                                                                                 \
       fflush (stdout);                                                                                    \
+    }                                                                                                     \
+  while (0)
+
+/* Skip the rest of the current test (a void function), saying why. */
+#define SKIP_TEST(why)                                                                                    \
+  do                                                                                                      \
+    {                                                                                                     \
+      harness_skip_why = (why);                                                                           \
+      return;                                                                                             \
+    }                                                                                                     \
+  while (0)
+
+/* Skip a whole test file from main, saying why. */
+#define SKIP_ALL(why)                                                                                     \
+  do                                                                                                      \
+    {                                                                                                     \
+      printf ("ok - %s: all # SKIP %s\n", __FILE__, (why));                                               \
+      return 0;                                                                                           \
     }                                                                                                     \
   while (0)
 

@@ -214,12 +214,6 @@ contains (const char *s, const char *sub)
   return false;
 }
 
-static void
-skip_note (const char *why)
-{
-  printf ("    skipped: %s\n", why);
-}
-
 /* ---- tests ------------------------------------------------------------------------------------- */
 
 static void
@@ -273,7 +267,7 @@ test_owner_setuid (void)
   char *dir, *ping;
 
   if (!is_root)
-    return skip_note ("needs root");
+    SKIP_TEST ("needs root");
   dir = extract_ents (ents, &ret, &err);
   CHECK (ret == 0);
   CHECK (lstat_at (dir, "bin/su", &st) == 0 && (st.st_mode & 07777) == 04755 && st.st_uid == 100
@@ -442,7 +436,7 @@ test_special (void)
     {
       free (tar);
       free (dir);
-      return skip_note ("needs root");
+      SKIP_TEST ("needs root");
     }
   CHECK (extract_opts (tar, dir, NULL, &r, &err) == 0 && r.skipped_devices == 0);
   CHECK (lstat_at (dir, "fifo", &st) == 0 && S_ISFIFO (st.st_mode) && (st.st_mode & 07777) == 0640);
@@ -502,7 +496,7 @@ test_whiteouts (void)
   char *dir, *opq, *dir2;
 
   if (!is_root)
-    return skip_note ("needs root (whiteout devices, trusted.* xattrs)");
+    SKIP_TEST ("needs root (whiteout devices, trusted.* xattrs)");
   dir = extract_ents (ents, &ret, &err);
   CHECK (ret == 0);
   if (ret < 0)
@@ -819,7 +813,7 @@ test_rootless (void)
   char *tar, *dir, *opq;
 
   if (!is_root || access ("/usr/bin/newuidmap", X_OK) != 0)
-    return skip_note ("needs root and newuidmap");
+    SKIP_TEST ("needs root and newuidmap");
   sh = mmap (NULL, sizeof (*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   tar = make_tar (ents, COMP_GZIP);
   dir = new_dir ();

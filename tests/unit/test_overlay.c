@@ -127,10 +127,7 @@ int
 main (void)
 {
   if (geteuid () != 0)
-    {
-      printf ("PASS: %s: skipped (needs root)\n", __FILE__);
-      return 0;
-    }
+    SKIP_ALL ("needs root");
   setup ();
   RUN (test_kernel_overlay);
   RUN (test_copy_fallback);
