@@ -66,40 +66,6 @@ arch_tmp_create (int dirfd, const char *prefix, bool dir, char *name, nook_err *
 
 /* ---- copying and hashing ----------------------------------------------------------------------- */
 
-int
-arch_copy_hash (int in, int out, char digest[72], uint64_t *size, nook_err *err)
-{
-  cleanup_free char *buf = xmalloc (ARCH_BUF_SIZE);
-  struct nook_sha256 *h = nook_sha256_new ();
-  uint64_t total = 0;
-  int ret = 0;
-
-  for (;;)
-    {
-      ssize_t n = read (in, buf, ARCH_BUF_SIZE);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          ret = nook_error (err, errno, "read");
-          break;
-        }
-      if (n == 0)
-        break;
-      nook_sha256_update (h, buf, n);
-      total += n;
-      if (out >= 0 && nook_write_all (out, buf, n) < 0)
-        {
-          ret = nook_error (err, errno, "write");
-          break;
-        }
-    }
-  nook_sha256_final (h, digest);
-  nook_sha256_free (h);
-  *size = total;
-  return ret;
-}
-
 static int
 archive_fail (struct archive *a, nook_err *err, const char *what)
 {

@@ -23,7 +23,6 @@
 int arch_tmp_create (int dirfd, const char *prefix, bool dir, char *name, nook_err *err);
 
 /* Copy IN to OUT (OUT may be -1: hash only), hashing into DIGEST and counting SIZE. */
-int arch_copy_hash (int in, int out, char digest[72], uint64_t *size, nook_err *err);
 /* Decompress IN (gzip, zstd, xz, bzip2 or none; detected) into OUT (may be -1), hashing the
  * uncompressed stream. */
 int arch_decompress (int in, int out, char digest[72], uint64_t *size, nook_err *err);

@@ -329,16 +329,6 @@ names_add (char ***out, char *const *names, const char *id)
   (*out)[n] = NULL;
 }
 
-static void
-strv_push (char ***v, char *s)
-{
-  size_t n = strv_len (*v);
-
-  *v = xrealloc (*v, (n + 2) * sizeof (char *));
-  (*v)[n] = s;
-  (*v)[n + 1] = NULL;
-}
-
 /* ---- manifests --------------------------------------------------------------------------------- */
 
 struct desc

@@ -17,71 +17,11 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/strutil.h"
 
 #define AUTH_FILE_MAX (4 << 20)
-
-/* ---- base64 (RFC 4648, padded) ---- */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *
-b64_encode (const char *in, size_t n)
-{
-  const unsigned char *s = (const unsigned char *)in;
-  char *out = xmalloc ((n + 2) / 3 * 4 + 1), *p = out;
-
-  for (size_t i = 0; i < n; i += 3)
-    {
-      unsigned v = s[i] << 16 | (i + 1 < n ? s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
-      *p++ = b64chars[v >> 18 & 63];
-      *p++ = b64chars[v >> 12 & 63];
-      *p++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
-      *p++ = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-  *p = '\0';
-  return out;
-}
-
-static int
-b64_value (char c)
-{
-  const char *p = c ? strchr (b64chars, c) : NULL;
-  return p ? (int)(p - b64chars) : -1;
-}
-
-/* Decode IN (padding optional); NULL on malformed input.  *LEN gets the decoded length. */
-static char *
-b64_decode (const char *in, size_t *len)
-{
-  size_t n = strlen (in), o = 0;
-  cleanup_free char *out = NULL;
-  unsigned v = 0;
-  int bits = 0;
-
-  while (n > 0 && in[n - 1] == '=')
-    n--;
-  if (strlen (in) - n > 2 || n % 4 == 1)
-    return NULL;
-  out = xmalloc (n / 4 * 3 + 3);
-  for (size_t i = 0; i < n; i++)
-    {
-      int c = b64_value (in[i]);
-      if (c < 0)
-        return NULL;
-      v = (v << 6 | (unsigned)c) & 0xffffff;
-      bits += 6;
-      if (bits >= 8)
-        {
-          bits -= 8;
-          out[o++] = (char)(v >> bits & 0xff);
-        }
-    }
-  out[o] = '\0';
-  *len = o;
-  return steal_pointer (&out);
-}
 
 /* ---- paths ---- */
 
@@ -252,7 +192,7 @@ entry_credentials (json_t *entry, const char *path, const char *key, char **user
       *pass = xstrdup (p);
       return 1;
     }
-  dec = b64_decode (auth, &len);
+  dec = nook_base64_decode (auth, &len);
   if (dec == NULL || strlen (dec) != len || (colon = strchr (dec, ':')) == NULL)
     return nook_error_input (err, "auth file `%s`: invalid `auth` for `%s`: expected base64 of user:password", path,
                              key);
@@ -400,7 +340,7 @@ nook_auth_store (const char *authfile, const char *registry, const char *user, c
   if (user == NULL || *user == '\0' || strchr (user, ':') != NULL)
     return nook_error_input (err, "login: username must be non-empty and must not contain ':'");
   plain = xasprintf ("%s:%s", user, pass ? pass : "");
-  enc = b64_encode (plain, strlen (plain));
+  enc = nook_base64_encode (plain, strlen (plain));
   r = edit_begin (&e, authfile, true, err);
   if (r == 0)
     {

@@ -13,6 +13,7 @@
 #include "util/digest.h"
 #include "image/manifest.h"
 #include "store/reference.h"
+#include "util/base64.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strutil.h"
@@ -52,15 +53,6 @@ sleep_ms (long ms)
 }
 
 /* ---- responses ---- */
-
-static void
-strv_append (char ***v, char *s)
-{
-  size_t n = strv_len (*v);
-  *v = xrealloc (*v, (n + 2) * sizeof (char *));
-  (*v)[n] = s;
-  (*v)[n + 1] = NULL;
-}
 
 static void
 resp_clear_headers (struct nook_reg_resp *resp)
@@ -117,7 +109,7 @@ nook_reg_header_cb (char *buf, size_t size, size_t n, void *userdata)
   else if (nlen == 13 && strncasecmp (buf, "content-range", nlen) == 0)
     set_header (&resp->content_range, v, end - v);
   else if (nlen == 16 && strncasecmp (buf, "www-authenticate", nlen) == 0)
-    strv_append (&resp->www_auth, strndup (v, end - v));
+    strv_push (&resp->www_auth, strndup (v, end - v));
   return len;
 }
 
@@ -366,37 +358,12 @@ set_authz (struct nook_registry *r, char *line)
   r->authz_gen++;
 }
 
-/* RFC 4648 base64 with padding. */
-static void
-base64 (const unsigned char *in, size_t n, char *out)
-{
-  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-  for (; n >= 3; in += 3, n -= 3)
-    {
-      *out++ = tab[in[0] >> 2];
-      *out++ = tab[(in[0] & 3) << 4 | in[1] >> 4];
-      *out++ = tab[(in[1] & 15) << 2 | in[2] >> 6];
-      *out++ = tab[in[2] & 63];
-    }
-  if (n > 0)
-    {
-      *out++ = tab[in[0] >> 2];
-      *out++ = tab[(in[0] & 3) << 4 | (n > 1 ? in[1] >> 4 : 0)];
-      *out++ = n > 1 ? tab[(in[1] & 15) << 2] : '=';
-      *out++ = '=';
-    }
-  *out = '\0';
-}
-
 static char *
 basic_authz (const char *user, const char *pass)
 {
   cleanup_free char *plain = xasprintf ("%s:%s", user, pass ? pass : "");
-  size_t n = strlen (plain);
-  cleanup_free char *b64 = xmalloc (4 * ((n + 2) / 3) + 1);
+  cleanup_free char *b64 = nook_base64_encode (plain, strlen (plain));
 
-  base64 ((const unsigned char *) plain, n, b64);
   return xasprintf ("Authorization: Basic %s", b64);
 }
 

@@ -57,16 +57,6 @@ struct flag
 
 /* ---- small helpers ---- */
 
-static void
-strv_push (char ***v, const char *s)
-{
-  size_t n = strv_len (*v);
-
-  *v = xrealloc (*v, (n + 2) * sizeof (char *));
-  (*v)[n] = xstrdup (s);
-  (*v)[n + 1] = NULL;
-}
-
 /* *V = A + *V (A is consumed). */
 static void
 strv_prepend (char ***v, char **a)
@@ -422,7 +412,7 @@ fn_ulimit (struct nook_run_opts *o, struct ctx *c, const struct flag *f, const c
 {
   if (check_ulimit (v, err) < 0)
     return -1;
-  strv_push (&o->ulimits, v);
+  strv_add (&o->ulimits, v);
   return 0;
 }
 
@@ -441,17 +431,17 @@ add_env (char ***env, const char *v, nook_err *err)
     if (isspace ((unsigned char) v[i]))
       return nook_error_input (err, "name \"%.*s\" has white spaces, poorly formatted name", (int) klen, v);
   if (eq)
-    strv_push (env, v);
+    strv_add (env, v);
   else if (v[klen - 1] == '*')
     {
       for (char **e = environ; e && *e; e++)
         if (strncmp (*e, v, klen - 1) == 0 && strchr (*e, '='))
-          strv_push (env, *e);
+          strv_add (env, *e);
     }
   else if (getenv (v))
     {
       cleanup_free char *kv = xasprintf ("%s=%s", v, getenv (v));
-      strv_push (env, kv);
+      strv_add (env, kv);
     }
   return 0;
 }
@@ -492,14 +482,14 @@ add_label (char ***labels, const char *line, nook_err *err)
 {
   if (line[0] == '=')
     return nook_error_input (err, "invalid label \"%s\": the name is empty", line);
-  strv_push (labels, line);
+  strv_add (labels, line);
   return 0;
 }
 
 static int
 fn_env_file (struct nook_run_opts *o, struct ctx *c, const struct flag *f, const char *v, nook_err *err)
 {
-  strv_push (&o->env_files, v);
+  strv_add (&o->env_files, v);
   if (read_lines (v, add_env, &c->file_env, err) < 0)
     return nook_error_prefix (err, "--env-file");
   return 0;
@@ -716,7 +706,7 @@ apply (struct nook_run_opts *o, struct ctx *c, const struct flag *f, const char 
       set_str ((char **) field, v);
       return 0;
     case K_LIST:
-      strv_push ((char ***) field, v);
+      strv_add ((char ***) field, v);
       return 0;
     case K_FN:
     case K_FN_BOOL:
@@ -798,12 +788,12 @@ add_host_env (struct ctx *cx, char ***front)
       if (getenv (proxy[i]))
         {
           cleanup_free char *kv = xasprintf ("%s=%s", proxy[i], getenv (proxy[i]));
-          strv_push (front, kv);
+          strv_add (front, kv);
         }
   if (cx->env_host)
     for (char **e = environ; e && *e; e++)
       if (strchr (*e, '=') && **e != '=')
-        strv_push (front, *e);
+        strv_add (front, *e);
 }
 
 /* Later entries win: proxy vars, host env, env files, then -e; label files, then -l. */
@@ -817,7 +807,7 @@ finish (int argc, char **argv, struct nook_run_opts *o, struct ctx *cx)
 
   add_host_env (cx, &front);
   for (size_t i = 0; cx->file_env && cx->file_env[i]; i++)
-    strv_push (&front, cx->file_env[i]);
+    strv_add (&front, cx->file_env[i]);
   strv_prepend (&o->env, front);
   strv_prepend (&o->labels, steal_pointer (&cx->file_labels));
   for (size_t i = 0; i < sizeof (lists) / sizeof (lists[0]); i++)

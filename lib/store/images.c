@@ -545,7 +545,7 @@ put_locked (struct nook_store *s, struct image_list *l, const struct nook_image 
       struct nook_image *old = l->v[idx], *merged = image_dup (img);
       for (size_t k = 0; old->names[k]; k++)
         if (!strv_has (merged->names, old->names[k]))
-          nook_store_strv_add (&merged->names, old->names[k]);
+          strv_add (&merged->names, old->names[k]);
       if (img->pulled == NULL || img->pulled[0] == '\0')
         {
           free (merged->pulled);
@@ -615,7 +615,7 @@ nook_store_image_tag (struct nook_store *s, const char *name, const char *new_na
   if (idx >= 0)
     {
       if (!strv_has (l.v[idx]->names, full))
-        nook_store_strv_add (&l.v[idx]->names, full);
+        strv_add (&l.v[idx]->names, full);
       steal_names (&l, (size_t) idx, names);
       ret = save_images (s, &l, err);
     }
@@ -761,7 +761,7 @@ gc_tmp (struct nook_store *s, char ***stale, nook_err *err)
     return -1;
   while ((de = readdir (d)) != NULL)
     if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0 && tmp_stale (dirfd (d), de->d_name, now))
-      nook_store_strv_add (stale, de->d_name);
+      strv_add (stale, de->d_name);
   return 0;
 }
 

@@ -254,7 +254,7 @@ nook_store_layer_detach (struct nook_store *s, const char *hex, char ***names, n
         return 0;
       return nook_error (err, errno, "rename layer sha256:%s to `tmp/%s`", hex, name);
     }
-  nook_store_strv_add (names, name);
+  strv_add (names, name);
   return 1;
 }
 

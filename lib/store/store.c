@@ -78,16 +78,6 @@ nook_store_tmp_pid (const char *name)
   return (pid_t) v;
 }
 
-void
-nook_store_strv_add (char ***v, const char *s)
-{
-  size_t n = strv_len (*v);
-
-  *v = xrealloc (*v, (n + 2) * sizeof (char *));
-  (*v)[n] = xstrdup (s);
-  (*v)[n + 1] = NULL;
-}
-
 struct rm_job
 {
   struct nook_store *s;

@@ -18,7 +18,5 @@ int nook_store_tmp_remove (struct nook_store *s, char *const *names, nook_err *e
 /* Rename layers/HEX to a temp name (collected in *NAMES, a growing strv) without removing it yet.
  * Returns 1 when moved, 0 when the layer does not exist. */
 int nook_store_layer_detach (struct nook_store *s, const char *hex, char ***names, nook_err *err);
-/* Append a copy of S to the NULL-terminated vector *V. */
-void nook_store_strv_add (char ***v, const char *s);
 
 #endif

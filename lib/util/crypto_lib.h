@@ -1,17 +1,19 @@
-/* libcrypto: SHA-256 of bulk data (blobs and layers); see util/digest.h.
+/* libcrypto: SHA-256 of bulk data (blobs and layers), see util/digest.h; base64, see util/base64.h.
  * Loaded with dlopen on first use (see util/dl.h); the function names below are mapped onto the table. */
-#ifndef NOOK_IMAGE_CRYPTO_LIB_H
-#define NOOK_IMAGE_CRYPTO_LIB_H
+#ifndef NOOK_UTIL_CRYPTO_LIB_H
+#define NOOK_UTIL_CRYPTO_LIB_H
 
 #include <openssl/evp.h>
 
 #include "util/error.h"
 
 #define NOOK_CRYPTO_FUNCS(X) \
+  X (EVP_DecodeBlock) \
   X (EVP_DigestFinal_ex) \
   X (EVP_DigestInit_ex) \
   X (EVP_DigestUpdate) \
   X (EVP_MD_CTX_free) \
+  X (EVP_EncodeBlock) \
   X (EVP_MD_CTX_new) \
   X (EVP_sha256)
 
@@ -28,6 +30,8 @@ int nook_crypto_load (nook_err *err);
 const struct nook_crypto_fns *nook_crypto_fns (void);
 
 #ifndef NOOK_CRYPTO_LIB_IMPL
+#define EVP_DecodeBlock (nook_crypto_fns ()->EVP_DecodeBlock)
+#define EVP_EncodeBlock (nook_crypto_fns ()->EVP_EncodeBlock)
 #define EVP_DigestFinal_ex (nook_crypto_fns ()->EVP_DigestFinal_ex)
 #define EVP_DigestInit_ex (nook_crypto_fns ()->EVP_DigestInit_ex)
 #define EVP_DigestUpdate (nook_crypto_fns ()->EVP_DigestUpdate)

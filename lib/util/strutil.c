@@ -93,6 +93,22 @@ strv_dup (char *const *v)
   return r;
 }
 
+void
+strv_push (char ***v, char *s)
+{
+  size_t n = strv_len (*v);
+
+  *v = xrealloc (*v, (n + 2) * sizeof (char *));
+  (*v)[n] = s;
+  (*v)[n + 1] = NULL;
+}
+
+void
+strv_add (char ***v, const char *s)
+{
+  strv_push (v, xstrdup (s));
+}
+
 bool
 str_has_prefix (const char *s, const char *prefix)
 {

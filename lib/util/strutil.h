@@ -17,6 +17,9 @@ char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 size_t strv_len (char *const *v);
 void strv_free (char **v);
 char **strv_dup (char *const *v);
+/* Append S to the NULL-terminated vector *V: strv_push takes ownership of S, strv_add appends a copy. */
+void strv_push (char ***v, char *s);
+void strv_add (char ***v, const char *s);
 
 bool str_has_prefix (const char *s, const char *prefix);
 /* Parse a whole decimal unsigned integer; false on junk, sign, overflow past MAX. */

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "runtime/state.h"
 #include "runtime/userns.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/proc.h"
 #include "util/strutil.h"
@@ -100,6 +101,38 @@ test_idmaps (void)
   free (s);
 }
 
+static void
+test_base64 (void)
+{
+  size_t len = 99;
+  char *e = nook_base64_encode ("user:pass", 9), *d;
+
+  CHECK_STR (e, "dXNlcjpwYXNz");
+  free (e);
+  e = nook_base64_encode ("fo", 2);
+  CHECK_STR (e, "Zm8=");
+  free (e);
+  d = nook_base64_decode ("Zm8=", &len);
+  CHECK_STR (d, "fo");
+  CHECK (len == 2);
+  free (d);
+  d = nook_base64_decode ("Zm8", &len); /* padding optional */
+  CHECK_STR (d, "fo");
+  free (d);
+  d = nook_base64_decode ("", &len);
+  CHECK_STR (d, "");
+  CHECK (len == 0);
+  free (d);
+  d = nook_base64_decode ("AGE6AGI=", &len); /* NULs inside are kept and counted */
+  CHECK (d != NULL && len == 5 && memcmp (d, "\0a:\0b", 5) == 0);
+  free (d);
+  CHECK (nook_base64_decode ("Z", &len) == NULL);
+  CHECK (nook_base64_decode ("Zm8===", &len) == NULL);
+  CHECK (nook_base64_decode ("Zm=8", &len) == NULL);
+  CHECK (nook_base64_decode ("Zm9v!", &len) == NULL);
+  CHECK (nook_base64_decode (" Zm9v", &len) == NULL);
+}
+
 int
 main (void)
 {
@@ -107,6 +140,7 @@ main (void)
   RUN (test_clean_and_escape);
   RUN (test_ids);
   RUN (test_signals);
+  RUN (test_base64);
   RUN (test_idmaps);
   return HARNESS_END ();
 }
