@@ -11,7 +11,7 @@
 #include "runtime_cli.h"
 #include "util/selfexe.h"
 #include "util/cleanup.h"
-#include "util/gotmpl.h"
+#include "format/gotmpl.h"
 #include "util/log.h"
 #include "util/strutil.h"
 

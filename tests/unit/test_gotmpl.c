@@ -1,9 +1,9 @@
-/* Go text/template engine (util/gotmpl.h): parsing, execution, functions, podman tables. */
+/* Go text/template engine (format/gotmpl.h): parsing, execution, functions, podman tables. */
 #include <jansson.h>
 #include <string.h>
 
 #include "harness.h"
-#include "util/gotmpl.h"
+#include "format/gotmpl.h"
 
 /* A `podman inspect`-like container, as distrobox reads it. */
 static const char *inspect_json

@@ -1,4 +1,4 @@
-/* Internals of the Go text/template engine (lib/util/gotmpl*.c); not a contract for other code. */
+/* Internals of the Go text/template engine (lib/format/gotmpl*.c); not a contract for other code. */
 #ifndef NOOK_UTIL_GOTMPL_INT_H
 #define NOOK_UTIL_GOTMPL_INT_H
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/gotmpl.h"
-#include "util/gotmpl_int.h"
+#include "format/gotmpl.h"
+#include "format/gotmpl_int.h"
 #include "util/strutil.h"
 
 #define TAB_MINWIDTH 12

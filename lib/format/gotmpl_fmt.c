@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/gotmpl_int.h"
+#include "format/gotmpl_int.h"
 #include "util/strutil.h"
 
 bool
