@@ -1,4 +1,5 @@
 /* Go text/template: the builtin functions (Go's and podman's report package's). */
+#include <errno.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +42,6 @@ ret_buf (gt_buf *b, json_t **out, nook_err *err)
   if (*out == NULL)
     return nook_error_input (err, "result is not valid UTF-8");
   return 0;
-}
-
-/* Go's evalArgs for html/js/urlquery: one string as is, anything else through fmt.Sprint. */
-static void
-args_string (json_t **a, size_t n, gt_buf *b)
-{
-  if (n == 1 && json_is_string (a[0]))
-    gt_buf_add (b, json_string_value (a[0]), json_string_length (a[0]));
-  else
-    gt_sprint (b, a, n, false);
 }
 
 /* ---- comparison ---- */
@@ -316,97 +307,24 @@ fn_printf (json_t **a, size_t n, json_t **out, nook_err *err)
   return ret_buf (&b, out, err);
 }
 
-/* encoding/json with SetEscapeHTML(false), as podman's "json" function. */
-static void
-json_float (gt_buf *b, double d)
-{
-  char digits[32];
-  int exp10;
-  double ad = d < 0 ? -d : d;
-  if (ad != 0 && (ad < 1e-6 || ad >= 1e21))
-    {
-      gt_shortest (ad, digits, sizeof (digits), &exp10);
-      gt_buf_adds (b, d < 0 ? "-" : "");
-      gt_buf_addc (b, digits[0]);
-      if (digits[1])
-        gt_buf_addf (b, ".%s", digits + 1);
-      gt_buf_addf (b, "e%c%d", exp10 < 0 ? '-' : '+', abs (exp10));
-      return;
-    }
-  gt_fmt_float (b, d);
-}
-
-static void
-json_str (gt_buf *b, const char *s, size_t n)
-{
-  gt_buf_addc (b, '"');
-  for (size_t i = 0; i < n; i++)
-    {
-      unsigned char c = s[i];
-      if (c == '"' || c == '\\')
-        gt_buf_addc (b, '\\'), gt_buf_addc (b, c);
-      else if (c == '\n' || c == '\r' || c == '\t')
-        gt_buf_addc (b, '\\'), gt_buf_addc (b, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
-      else if (c < 0x20)
-        gt_buf_addf (b, "\\u%04x", c);
-      else
-        gt_buf_addc (b, c);
-    }
-  gt_buf_addc (b, '"');
-}
-
-static void
-json_encode (gt_buf *b, json_t *v)
-{
-  const char *k;
-  json_t *e;
-  size_t i;
-  bool first = true;
-  if (v == NULL)
-    return gt_buf_adds (b, "null");
-  switch (json_typeof (v))
-    {
-    case JSON_OBJECT:
-      gt_buf_addc (b, '{');
-      json_object_foreach (v, k, e)
-      {
-        gt_buf_adds (b, first ? "" : ",");
-        first = false;
-        json_str (b, k, strlen (k));
-        gt_buf_addc (b, ':');
-        json_encode (b, e);
-      }
-      gt_buf_addc (b, '}');
-      return;
-    case JSON_ARRAY:
-      gt_buf_addc (b, '[');
-      json_array_foreach (v, i, e)
-      {
-        gt_buf_adds (b, i ? "," : "");
-        json_encode (b, e);
-      }
-      gt_buf_addc (b, ']');
-      return;
-    case JSON_STRING:
-      return json_str (b, json_string_value (v), json_string_length (v));
-    case JSON_INTEGER:
-      return gt_buf_addf (b, "%lld", (long long)json_integer_value (v));
-    case JSON_REAL:
-      return json_float (b, json_real_value (v));
-    case JSON_TRUE:
-    case JSON_FALSE:
-      return gt_buf_adds (b, json_is_true (v) ? "true" : "false");
-    default:
-      return gt_buf_adds (b, "null");
-    }
-}
-
+/* podman's "json" function is Go's encoding/json with SetEscapeHTML(false): compact, members in order, UTF-8
+ * as is.  Jansson writes the same; reals get up to 17 significant digits (Go writes the shortest form that
+ * reads back the same, so a real can differ in its last digits). */
 static int
 fn_json (json_t **a, size_t n, json_t **out, nook_err *err)
 {
-  gt_buf b = { 0 };
-  json_encode (&b, a[0]);
-  return ret_buf (&b, out, err);
+  char *text = a[0] ? json_dumps (a[0], JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
+
+  if (a[0] == NULL)
+    *out = json_string ("null");
+  else if (text == NULL)
+    return nook_error (err, ENOMEM, "json");
+  else
+    *out = json_string (text);
+  free (text);
+  if (*out == NULL)
+    return nook_error_input (err, "json: the value is not valid UTF-8");
+  return 0;
 }
 
 /* ---- strings ---- */
@@ -551,83 +469,6 @@ fn_pad (json_t **a, size_t n, json_t **out, nook_err *err)
 
 /* ---- escapers ---- */
 
-static int
-fn_html (json_t **a, size_t n, json_t **out, nook_err *err)
-{
-  gt_buf in = { 0 }, b = { 0 };
-  args_string (a, n, &in);
-  gt_buf_add (&b, "", 0);
-  for (size_t i = 0; i < in.len; i++)
-    switch (in.s[i])
-      {
-      case '<':
-        gt_buf_adds (&b, "&lt;");
-        break;
-      case '>':
-        gt_buf_adds (&b, "&gt;");
-        break;
-      case '&':
-        gt_buf_adds (&b, "&amp;");
-        break;
-      case '\'':
-        gt_buf_adds (&b, "&#39;");
-        break;
-      case '"':
-        gt_buf_adds (&b, "&#34;");
-        break;
-      case '\0':
-        gt_buf_adds (&b, "\xef\xbf\xbd");
-        break;
-      default:
-        gt_buf_addc (&b, in.s[i]);
-      }
-  free (in.s);
-  return ret_buf (&b, out, err);
-}
-
-static int
-fn_js (json_t **a, size_t n, json_t **out, nook_err *err)
-{
-  gt_buf in = { 0 }, b = { 0 };
-  args_string (a, n, &in);
-  gt_buf_add (&b, "", 0);
-  for (size_t i = 0; i < in.len; i++)
-    {
-      unsigned char c = in.s[i];
-      if (c == '\\' || c == '\'' || c == '"')
-        gt_buf_addc (&b, '\\'), gt_buf_addc (&b, c);
-      else if (c == '<' || c == '>' || c == '&' || c == '=')
-        gt_buf_addf (&b, "\\u%04X", c);
-      else if (c < 0x20)
-        gt_buf_addf (&b, "\\u%04X", c);
-      else
-        gt_buf_addc (&b, c);
-    }
-  free (in.s);
-  return ret_buf (&b, out, err);
-}
-
-/* url.QueryEscape */
-static int
-fn_urlquery (json_t **a, size_t n, json_t **out, nook_err *err)
-{
-  gt_buf in = { 0 }, b = { 0 };
-  args_string (a, n, &in);
-  gt_buf_add (&b, "", 0);
-  for (size_t i = 0; i < in.len; i++)
-    {
-      unsigned char c = in.s[i];
-      if (isalnum (c) || c == '-' || c == '_' || c == '.' || c == '~')
-        gt_buf_addc (&b, c);
-      else if (c == ' ')
-        gt_buf_addc (&b, '+');
-      else
-        gt_buf_addf (&b, "%%%02X", c);
-    }
-  free (in.s);
-  return ret_buf (&b, out, err);
-}
-
 static const gt_func funcs[] = {
   { "and", 1, -1, NULL },
   { "or", 1, -1, NULL },
@@ -644,9 +485,6 @@ static const gt_func funcs[] = {
   { "print", 0, -1, fn_print },
   { "printf", 1, -1, fn_printf },
   { "println", 0, -1, fn_println },
-  { "html", 0, -1, fn_html },
-  { "js", 0, -1, fn_js },
-  { "urlquery", 0, -1, fn_urlquery },
   { "json", 1, 1, fn_json },
   { "upper", 1, 1, fn_upper },
   { "lower", 1, 1, fn_lower },
