@@ -235,20 +235,31 @@ read_ready (int fd, nook_err *err)
 
 /* A container that just exited: its monitor may still be draining outputs that a process left behind
  * holds open (--pid host) before it deletes the runtime state; give it a few seconds. */
+static bool
+runtime_state_exists (struct nook_runtime_ctx *ctx, const char *id)
+{
+  json_t *st = NULL;
+  nook_err ignored = { 0 };
+
+  if (nook_container_state (ctx, id, &st, &ignored) < 0)
+    return false;
+  json_decref (st);
+  return true;
+}
+
 static void
-wait_runtime_gone (struct nook_mgr *m, const char *id)
+wait_runtime_gone (struct nook_mgr *m, const char *id, json_t *record)
 {
   struct nook_runtime_ctx ctx = nook_mgr_runtime (m);
+  pid_t monitor = (pid_t) json_integer_value (json_object_get (json_object_get (record, "State"), "ConmonPid"));
 
-  for (int i = 0; i < 250; i++)
-    {
-      json_t *st = NULL;
-      nook_err ignored = { 0 };
-      if (nook_container_state (&ctx, id, &st, &ignored) < 0)
-        return;
-      json_decref (st);
-      usleep (20000);
-    }
+  if (!runtime_state_exists (&ctx, id))
+    return;
+  /* The previous monitor deletes the runtime state, then exits: wait on its pidfd, then check again
+   * (a monitor that died left the state: the start that follows replaces it). */
+  nook_ctr_wait_monitor (monitor, 5000);
+  for (int i = 0; i < 50 && runtime_state_exists (&ctx, id); i++)
+    usleep (20000);
 }
 
 int
@@ -269,7 +280,7 @@ nook_ctr_start (struct nook_mgr *m, const char *id, bool attach, bool interactiv
       json_decref (record);
       return ret;
     }
-  wait_runtime_gone (m, id);
+  wait_runtime_gone (m, id, record);
   nook = json_object_get (record, "Nook");
   nook_ctr_overlay (m->store, id, record, &ov);
   struct nook_monitor_opts mo = {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/inotify.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,11 +156,31 @@ nook_ctr_attach_running (struct nook_mgr *m, const char *id, json_t *record, boo
                               json_string_value (json_object_get (nook, "detach_keys")), exit_code, err);
 }
 
-/* Poll until the container is no longer running (or TIMEOUT_MS passes: returns 1). */
+/* Sleep until the container's record may have changed: its directory sees a new record.json (inotify,
+ * the store writes it by rename), its monitor exits (pidfd), or at most MS pass (a last resort for a
+ * store on a filesystem without inotify). */
+static void
+wait_record_change (int inotify_fd, pid_t monitor, long ms)
+{
+  cleanup_close int pfd = monitor > 0 ? sys_pidfd_open (monitor, 0) : -1;
+  struct pollfd p[2] = { { .fd = inotify_fd, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+
+  if (poll (p, 2, (int) ms) > 0 && (p[0].revents & POLLIN))
+    while (read (inotify_fd, buf, sizeof (buf)) > 0)
+      ;
+}
+
+/* Wait until the container is no longer running (or TIMEOUT_MS passes: returns 1). */
 static int
 wait_exit (struct nook_mgr *m, const char *id, long timeout_ms, int *code, nook_err *err)
 {
   struct timespec start, now;
+  cleanup_free char *dir = nook_ctr_dir (m->store, id);
+  cleanup_close int ino = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  if (ino >= 0)
+    inotify_add_watch (ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
   clock_gettime (CLOCK_MONOTONIC, &start);
   for (;;)
     {
@@ -172,6 +193,7 @@ wait_exit (struct nook_mgr *m, const char *id, long timeout_ms, int *code, nook_
           return 0;
         }
       bool running = nook_ctr_is_running (r);
+      pid_t monitor = (pid_t) json_integer_value (json_object_get (state_of (r), "ConmonPid"));
       if (!running && code)
         *code = (int) json_integer_value (json_object_get (state_of (r), "ExitCode"));
       json_decref (r);
@@ -181,7 +203,10 @@ wait_exit (struct nook_mgr *m, const char *id, long timeout_ms, int *code, nook_
       long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
       if (timeout_ms >= 0 && ms >= timeout_ms)
         return 1;
-      usleep (20000);
+      long left = timeout_ms >= 0 ? timeout_ms - ms : 1000;
+      if (ino < 0)
+        left = left < 20 ? left : 20;
+      wait_record_change (ino, monitor, left < 1000 ? left : 1000);
     }
 }
 

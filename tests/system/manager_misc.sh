@@ -38,8 +38,9 @@ check_eq tty_dev_pts_0 "/dev/pts/0" "$(printf '%s' "$OUT" | tr -d '\r' | sed 's/
 # The bytes: the client's terminal is raw (no "\r\r\n" from a second onlcr) and nothing is typed into the
 # container's terminal (a NUL would be echoed as "^@").
 # (script(1) itself types its EOF character into our terminal when its stdin ends; with the container's
-# terminal echoing, that can show as a trailing "^@": that byte is script's, so it is dropped here.)
-raw=$(as_mode script -qec "$TO $NOOK --root $STORE --runroot $RUNROOT run --rm -ti $IMG tty" /dev/null < /dev/null 2>&1 | od -An -c | tr -s ' ' | sed 's/^ //; s/ ^ @$//; s/ *$//')
+# terminal echoing, that shows as one "^@" before or after the output, depending on when script sends it:
+# that byte is script's, so one at either end is dropped here.)
+raw=$(as_mode script -qec "$TO $NOOK --root $STORE --runroot $RUNROOT run --rm -ti $IMG tty" /dev/null < /dev/null 2>&1 | od -An -c | tr -s ' ' | sed 's/^ //; s/ ^ @$//; s/^^ @ //; s/ *$//')
 check_eq tty_raw_bytes '/ d e v / p t s / 0 \r \n' "$raw"
 capture as_mode script -qec "$TO $NOOK --root $STORE --runroot $RUNROOT run --rm -ti $IMG sh -c 'stty size; test -t 0 && echo in-tty'" /dev/null
 assert_contains tty_stdin_is_tty in-tty "$(printf '%s' "$OUT" | tr -d '\r')"
